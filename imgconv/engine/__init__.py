@@ -1,0 +1,9 @@
+"""The convolution engines, one module per algorithm, and the planner that chooses between them.
+
+Every engine module has the same face: `run(padded, plan, out)`, where `padded` is an H'xW'xC float32
+image already border-padded (see imgconv.border), `plan` is the planner's Plan, and `out` is the HxWxC
+float32 result to fill with the valid cross-correlation of `padded` with `plan.kernel.taps`.
+Engine modules are imported only when a plan picks them, so numba loads only when it is needed.
+"""
+
+ALGORITHMS = ("direct", "im2col", "separable", "fft", "sat")

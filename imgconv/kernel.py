@@ -1,0 +1,131 @@
+"""Kernels as data: parsing a user's kernel, and the one-time analysis every engine plans from.
+
+imgconv's engines all compute one thing: the *valid* cross-correlation of a border-padded image with
+`taps`.  `KernelInfo` turns a convolution (or correlation) kernel into those taps, the padding each
+side needs so the result matches scipy.ndimage exactly (including the origin of even-sized kernels),
+and what the planner needs to choose an engine: the SVD rank and separable factors, and box-ness.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+
+from .errors import ImgconvError
+
+#: Singular values below RANK_TOL * largest are dropped. Dropping them changes each output by at most
+#: that fraction of the kernel's gain, which is below float32 rounding of the result.
+RANK_TOL = 1e-6
+
+
+def as_kernel(kernel) -> np.ndarray:
+    """Validate a kernel given as a nested sequence or array: a finite, non-empty 2D float64 array."""
+    try:
+        taps = np.array(kernel, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ImgconvError("kernel must be a rectangular grid of numbers (rows of equal length)") from None
+    if taps.ndim == 1:
+        taps = taps[np.newaxis, :]
+    if taps.ndim != 2 or taps.size == 0:
+        raise ImgconvError(f"kernel must be a non-empty 2D grid of numbers, got shape {taps.shape}")
+    if not np.all(np.isfinite(taps)):
+        raise ImgconvError("kernel contains NaN or infinity")
+    return taps
+
+
+def parse_kernel(text: str) -> np.ndarray:
+    """Parse "1 2 1; 2 4 2; 1 2 1" or a file's text: rows by ';' or newline, '#' starts a comment."""
+    rows = []
+    for line in re.split(r"[;\n]", "\n".join(l.split("#", 1)[0] for l in text.splitlines())):
+        cells = line.replace(",", " ").split()
+        if not cells:
+            continue
+        try:
+            rows.append([float(c) for c in cells])
+        except ValueError:
+            bad = next(c for c in cells if not _is_number(c))
+            raise ImgconvError(f"kernel: {bad!r} is not a number") from None
+    if not rows:
+        raise ImgconvError("kernel is empty")
+    widths = {len(r) for r in rows}
+    if len(widths) != 1:
+        raise ImgconvError(f"kernel rows have different lengths {sorted(widths)}; every row needs the same count")
+    return as_kernel(rows)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def normalized(taps: np.ndarray) -> np.ndarray:
+    """Scale a kernel to sum to 1 (so it keeps the image's brightness)."""
+    total = taps.sum()
+    if abs(total) < 1e-12 * max(1.0, np.abs(taps).sum()):
+        raise ImgconvError("cannot --normalize a kernel whose taps sum to zero")
+    return taps / total
+
+
+@dataclass(frozen=True)
+class KernelInfo:
+    """A kernel prepared for the engines: correlation taps, border padding, rank and factors."""
+
+    kernel: np.ndarray
+    correlate: bool = False
+    taps: np.ndarray = field(init=False, repr=False)
+
+    def __post_init__(self):
+        kernel = as_kernel(self.kernel)
+        object.__setattr__(self, "kernel", kernel)
+        # Convolution flips the kernel; scipy then shifts an even-sized kernel's origin by one.
+        object.__setattr__(self, "taps", kernel if self.correlate else kernel[::-1, ::-1].copy())
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.taps.shape
+
+    @property
+    def padding(self) -> tuple[tuple[int, int], tuple[int, int]]:
+        """Rows/columns of border to add (before, after) on each axis, scipy.ndimage's origin rule."""
+        pads = []
+        for k in self.taps.shape:
+            before = k // 2 if self.correlate else (k - 1) // 2
+            pads.append((before, k - 1 - before))
+        return tuple(pads)
+
+    @cached_property
+    def singular_values(self) -> np.ndarray:
+        return np.linalg.svd(self.taps, compute_uv=False)
+
+    @cached_property
+    def rank(self) -> int:
+        """Numerical rank: singular values above RANK_TOL times the largest (0 for an all-zero kernel)."""
+        s = self.singular_values
+        return int(np.sum(s > RANK_TOL * s[0])) if s[0] > 0 else 0
+
+    @cached_property
+    def factors(self) -> tuple[np.ndarray, np.ndarray]:
+        """(columns, rows): taps == sum_t outer(columns[t], rows[t]) over the numerical rank."""
+        u, s, vt = np.linalg.svd(self.taps)
+        r = max(self.rank, 1)
+        scale = np.sqrt(s[:r])
+        columns = (u[:, :r] * scale).T
+        rows = vt[:r] * scale[:, None]
+        # Keep the larger-magnitude tap of each factor positive, for readable output.
+        sign = np.sign(rows[np.arange(r), np.abs(rows).argmax(axis=1)])
+        return columns * sign[:, None], rows * sign[:, None]
+
+    @property
+    def is_box(self) -> bool:
+        """All taps equal and non-zero: a (possibly rectangular) box sum times a constant."""
+        return bool(self.taps.flat[0] != 0 and np.all(self.taps == self.taps.flat[0]))
+
+    @property
+    def nonzero_taps(self) -> int:
+        return int(np.count_nonzero(self.taps))
