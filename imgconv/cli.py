@@ -1,0 +1,257 @@
+"""The `imgconv` command: a thin click layer over imgconv.filters and imgconv.job.
+
+Heavy imports (numpy, numba, Pillow, rich) happen inside commands, so `imgconv --help` starts fast.
+Exit codes: 0 ok, 1 an input failed, 2 usage error (bad option, kernel or output name).
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+
+import click
+
+BORDERS = ("reflect", "mirror", "nearest", "wrap", "constant")
+ALGOS = ("auto", "direct", "im2col", "separable", "fft", "sat")
+
+
+def _stderr():
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+class CliError(click.ClickException):
+    """A one-line, rich-styled error with an exit code (1 failed input, 2 usage)."""
+
+    def __init__(self, message: str, exit_code: int = 1):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+    def show(self, file=None):
+        from rich.markup import escape
+
+        _stderr().print(f"[bold red]imgconv:[/] {escape(self.message)}")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="imgconv")
+def cli():
+    """Fast image filters. Every filter is a convolution kernel, run on the engine that suits it best.
+
+    \b
+    Examples:
+      imgconv blur photo.jpg soft.jpg --sigma 3
+      imgconv sobel photo.jpg edges.png
+      imgconv convolve photo.jpg out.png --kernel "1 2 1; 2 4 2; 1 2 1" --normalize
+      imgconv kernels show sobel-x
+    """
+
+
+COMMON_OPTIONS = [
+    click.option("--algo", type=click.Choice(ALGOS), default="auto", show_default=True,
+                 help="Engine to use; auto picks the fastest for the kernel and image."),
+    click.option("--border", type=click.Choice(BORDERS), default="reflect", show_default=True,
+                 help="How pixels beyond the edge are filled (scipy.ndimage's mode names)."),
+    click.option("--cval", type=float, default=0.0, show_default=True,
+                 help="Border value for --border constant, as a fraction of white (0 black, 1 white)."),
+    click.option("--quality", type=click.IntRange(1, 100), default=95, show_default=True,
+                 help="JPEG/WebP quality."),
+    click.option("--overwrite", is_flag=True, help="Replace an existing output (even the input itself)."),
+    click.option("--threads", type=click.IntRange(min=1), help="Threads for the engines (default: all cores)."),
+    click.option("-v", "--verbose", is_flag=True, help="Print the chosen engine, why, and the time taken."),
+]
+
+
+def filter_command(builder):
+    """Turn a Filter builder (its own options already attached) into an `imgconv NAME IN OUT` command."""
+
+    @functools.wraps(builder)
+    def command(paths, algo, border, cval, quality, overwrite, threads, verbose, **params):
+        from .errors import ImgconvError
+        from .job import Options
+
+        if len(paths) != 2:
+            raise click.UsageError(f"expected IN OUT, got {len(paths)} path(s)")
+        try:
+            filt = builder(**params)
+        except ImgconvError as e:
+            raise CliError(str(e), exit_code=2) from None
+        if threads:
+            import numba
+
+            numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+        _run_one(paths[0], paths[1], filt, Options(algo, border, cval, quality, overwrite), verbose)
+
+    for option in reversed(COMMON_OPTIONS):
+        command = option(command)
+    command = click.argument("paths", nargs=-1, metavar="IN OUT")(command)
+    return cli.command(name=builder.__name__)(command)
+
+
+def _run_one(source, target, filt, options, verbose):
+    from .errors import ImgconvError
+    from .job import process_file
+
+    try:
+        report = process_file(source, target, filt, options)
+    except ImgconvError as e:
+        raise CliError(str(e), exit_code=1) from None
+    if verbose:
+        _print_report(report)
+
+
+def _print_report(report):
+    from rich.markup import escape
+
+    console = _stderr()
+    for note in report.notes:
+        console.print(f"[dim]note:[/] {escape(note)}")
+    for p in report.plans:
+        console.print(f"[bold]engine[/] {escape(p.describe())}")
+    stages = ", ".join(f"{k} {v * 1e3:.1f} ms" for k, v in report.seconds.items())
+    console.print(f"[bold]time[/] {stages} ({report.megapixels:.2f} Mpx)")
+
+
+@filter_command
+@click.option("--sigma", type=float, default=2.0, show_default=True, help="Standard deviation in pixels.")
+@click.option("--radius", type=click.IntRange(min=0), help="Kernel radius (default ceil(3*sigma)).")
+def blur(sigma, radius):
+    """Gaussian blur.  Example: imgconv blur in.jpg out.jpg --sigma 3"""
+    from .filters import blur as build
+
+    return build(sigma, radius)
+
+
+@filter_command
+@click.option("--size", type=click.IntRange(min=1), default=3, show_default=True, help="Box width and height N.")
+def box(size):
+    """Box blur: the mean of each N x N neighbourhood.  Example: imgconv box in.png out.png --size 31"""
+    from .filters import box as build
+
+    return build(size)
+
+
+@filter_command
+@click.option("--amount", type=float, default=1.0, show_default=True, help="Strength of the Laplacian added.")
+def sharpen(amount):
+    """3x3 sharpen: identity + amount * Laplacian.  Example: imgconv sharpen in.jpg out.jpg --amount 0.5"""
+    from .filters import sharpen as build
+
+    return build(amount)
+
+
+@filter_command
+@click.option("--sigma", type=float, default=1.0, show_default=True, help="Blur sigma of the mask.")
+@click.option("--amount", type=float, default=1.0, show_default=True, help="How much detail to add back.")
+@click.option("--threshold", type=float, default=0.0, show_default=True,
+              help="Only sharpen where the detail exceeds this fraction of full range (0..1).")
+def unsharp(sigma, amount, threshold):
+    """Unsharp mask (ImageMagick/GIMP meaning).  Example: imgconv unsharp in.jpg out.jpg --amount 1.5"""
+    from .filters import unsharp as build
+
+    return build(sigma, amount, threshold)
+
+
+@filter_command
+@click.option("--angle", type=float, default=45.0, show_default=True,
+              help="Direction of the light, degrees counter-clockwise from east.")
+@click.option("--strength", type=float, default=1.0, show_default=True, help="Relief depth.")
+def emboss(angle, strength):
+    """Emboss around mid-grey.  Example: imgconv emboss in.jpg out.png --angle 135"""
+    from .filters import emboss as build
+
+    return build(angle, strength)
+
+
+@filter_command
+@click.option("--axis", type=click.Choice(["x", "y", "both"]), default="both", show_default=True,
+              help="Gradient along x, y, or the magnitude of both.")
+def sobel(axis):
+    """Sobel edges on luminance, grey output.  Example: imgconv sobel in.jpg edges.png"""
+    from .filters import sobel as build
+
+    return build(axis)
+
+
+@filter_command
+@click.option("--kernel", "kernel_text", help='Kernel rows separated by ";", e.g. "1 2 1; 2 4 2; 1 2 1".')
+@click.option("--kernel-file", type=click.File("r"), help="File of kernel rows ('#' starts a comment).")
+@click.option("--normalize", is_flag=True, help="Divide the kernel by its sum (keeps brightness).")
+@click.option("--correlate", is_flag=True, help="Slide the kernel unflipped (cross-correlation).")
+def convolve(kernel_text, kernel_file, normalize, correlate):
+    """Convolve with your own kernel (any size, odd or even, rectangular).
+
+    Example: imgconv convolve in.png out.png --kernel "1 2 1; 2 4 2; 1 2 1" --normalize
+    """
+    from .filters import Filter
+    from .kernel import normalized, parse_kernel
+
+    if (kernel_text is None) == (kernel_file is None):
+        raise click.UsageError("give exactly one of --kernel or --kernel-file")
+    taps = parse_kernel(kernel_text if kernel_text is not None else kernel_file.read())
+    return Filter("convolve", (normalized(taps) if normalize else taps,), correlate=correlate)
+
+
+@cli.group(invoke_without_command=True)
+@click.pass_context
+def kernels(ctx):
+    """List the built-in kernels; `imgconv kernels show NAME` prints one with its rank and factors."""
+    if ctx.invoked_subcommand:
+        return
+    from rich.table import Table
+
+    from .filters import BUILTIN_KERNELS
+
+    table = Table("name", "size", "description")
+    for name, (make, description) in BUILTIN_KERNELS.items():
+        k = make()
+        table.add_row(name, f"{k.shape[0]}x{k.shape[1]}", description)
+    _stdout().print(table)
+
+
+def _stdout():
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=True)
+
+
+@kernels.command()
+@click.argument("name")
+def show(name):
+    """Print a built-in kernel (or a kernel string like "1 2; 3 4"): taps, rank, separable factors."""
+    import numpy as np
+
+    from .errors import ImgconvError
+    from .filters import BUILTIN_KERNELS
+    from .kernel import KernelInfo, parse_kernel
+
+    if name in BUILTIN_KERNELS:
+        taps = BUILTIN_KERNELS[name][0]()
+    else:
+        try:
+            taps = parse_kernel(name)
+        except ImgconvError:
+            raise CliError(f"unknown kernel {name!r}; built-in: {', '.join(BUILTIN_KERNELS)}", 2) from None
+    info = KernelInfo(taps, correlate=True)
+    out = _stdout()
+    with np.printoptions(precision=5, suppress=True, linewidth=120):
+        out.print(f"[bold]{name}[/] {taps.shape[0]}x{taps.shape[1]}, sum {taps.sum():.6g}")
+        out.print(str(taps), markup=False)
+        s = ", ".join(f"{v:.4g}" for v in info.singular_values[:6])
+        out.print(f"rank {info.rank} (singular values {s}{'...' if len(info.singular_values) > 6 else ''})")
+        if info.rank == 1:
+            columns, rows = info.factors
+            out.print("separable: yes, kernel = outer(column, row)")
+            out.print(f"  column = {columns[0]}", markup=False)
+            out.print(f"  row    = {rows[0]}", markup=False)
+        else:
+            out.print(f"separable: no (a sum of {info.rank} separable pairs)")
+
+
+def main():
+    cli(prog_name="imgconv")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
