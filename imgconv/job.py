@@ -50,7 +50,9 @@ def check_target(source, target, overwrite: bool) -> None:
         raise ImgconvError(f"{target}: {what}; pass --overwrite to replace it")
 
 
-def process_file(source, target, filt: Filter, options: Options = Options()) -> Report:
+def process_file(source, target, filters, options: Options = Options()) -> Report:
+    """Load, apply one Filter (or a chain of them, without re-encoding in between), save."""
+    chain = (filters,) if isinstance(filters, Filter) else tuple(filters)
     report = Report(str(source), str(target))
     check_target(source, target, options.overwrite)
     clock = time.perf_counter()
@@ -60,9 +62,11 @@ def process_file(source, target, filt: Filter, options: Options = Options()) -> 
     report.seconds["load"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
-    result = apply_filter(picture.pixels, filt, picture.full, alpha=picture.alpha, algo=options.algo,
-                          border=options.border, cval=options.cval * picture.full,
-                          on_plan=report.plans.append)
+    result = picture.pixels
+    for filt in chain:
+        result = apply_filter(result, filt, picture.full, alpha=picture.alpha, algo=options.algo,
+                              border=options.border, cval=options.cval * picture.full,
+                              on_plan=report.plans.append)
     pixels = to_dtype(result, picture.pixels.dtype)
     report.seconds["filter"] = time.perf_counter() - clock
 
