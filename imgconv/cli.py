@@ -7,6 +7,8 @@ Exit codes: 0 ok, 1 an input failed, 2 usage error (bad option, kernel or output
 from __future__ import annotations
 
 import functools
+import inspect
+import os
 import sys
 
 import click
@@ -62,49 +64,101 @@ COMMON_OPTIONS = [
     click.option("-v", "--verbose", is_flag=True, help="Print the chosen engine, why, and the time taken."),
 ]
 
+BATCH_OPTIONS = [
+    click.option("-o", "--out-dir", type=click.Path(file_okay=False), help="Write every output into this folder."),
+    click.option("--output-template", default="{name}", show_default=True,
+                 help="Output file name under --out-dir; fields {stem} {ext} {name} {parent} {filter}."),
+    click.option("--format", "fmt", help="Output format for --out-dir or stdout (png, jpg, tif, webp...)."),
+    click.option("-j", "--jobs", type=click.IntRange(min=1), help="Files processed in parallel (default: cores)."),
+    click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary."),
+    click.option("--fail-fast", is_flag=True, help="Stop at the first file that fails."),
+    click.option("--skip-existing", is_flag=True, help="Skip inputs whose output exists (resume a batch)."),
+    click.option("--dask", "scheduler", flag_value="local", help="Run the batch on a local Dask cluster."),
+    click.option("--scheduler", "scheduler", metavar="tcp://HOST:PORT", help="Run the batch on a Dask cluster."),
+]
+
+
+def _with_options(options, command):
+    for option in reversed(options):
+        command = option(command)
+    return command
+
 
 def filter_command(builder):
-    """Turn a Filter builder (its own options already attached) into an `imgconv NAME IN OUT` command."""
+    """Turn a Filter builder (its own options already attached) into an `imgconv NAME IN... OUT` command.
+
+    The builder's own parameters build the Filter; every other option is a run setting: those named
+    like job.Options' fields go there, the rest steer the batch.
+    """
+    own = set(inspect.signature(builder).parameters)
 
     @functools.wraps(builder)
-    def command(paths, algo, border, cval, quality, overwrite, threads, verbose, **params):
-        from .errors import ImgconvError
-        from .job import Options
+    def command(paths, **params):
+        settings = {k: params.pop(k) for k in list(params) if k not in own}
+        _run(paths, [_build(builder, params)], settings)
 
-        if len(paths) != 2:
-            raise click.UsageError(f"expected IN OUT, got {len(paths)} path(s)")
-        try:
-            filt = builder(**params)
-        except ImgconvError as e:
-            raise CliError(str(e), exit_code=2) from None
-        if threads:
-            import numba
-
-            numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
-        _run_one(paths[0], paths[1], filt, Options(algo, border, cval, quality, overwrite), verbose)
-
-    for option in reversed(COMMON_OPTIONS):
-        command = option(command)
-    command = click.argument("paths", nargs=-1, metavar="IN OUT")(command)
+    command = _with_options(COMMON_OPTIONS + BATCH_OPTIONS, command)
+    command = click.argument("paths", nargs=-1, metavar="IN... OUT")(command)
     return cli.command(name=builder.__name__)(command)
 
 
-def _run_one(source, target, filt, options, verbose):
+def _build(builder, params):
     from .errors import ImgconvError
-    from .job import process_file
 
     try:
-        report = process_file(source, target, filt, options)
+        return builder(**params)
     except ImgconvError as e:
-        raise CliError(str(e), exit_code=1) from None
-    if verbose:
-        _print_report(report)
+        raise CliError(str(e), exit_code=2) from None
 
 
-def _print_report(report):
+def _run(paths, filters, settings):
+    """Plan the jobs (IN OUT, or many inputs with --out-dir), run them, report, set the exit code."""
+    from dataclasses import fields
+
+    from .batch import plan_jobs, run_batch, threads_per_worker
+    from .errors import ImgconvError
+    from .job import Options
+
+    options = Options(**{f.name: settings.pop(f.name) for f in fields(Options) if f.name in settings})
+    name = "+".join(f.name for f in filters)
+    try:
+        jobs = plan_jobs(paths, out_dir=settings["out_dir"], template=settings["output_template"],
+                         fmt=settings["fmt"], filter_name=name)
+    except ImgconvError as e:
+        raise CliError(str(e), exit_code=2) from None
+    workers = min(settings["jobs"] or os.cpu_count() or 1, len(jobs))
+    threads = settings["threads"] or threads_per_worker(workers)
+    if workers == 1 and settings["threads"]:  # in-process: set this process's Numba pool
+        from .batch import set_engine_threads
+
+        set_engine_threads(threads)
+
+    from .progress import BatchProgress
+
+    with BatchProgress(len(jobs), quiet=settings["quiet"] or len(jobs) == 1) as progress:
+        def on_outcome(outcome):
+            progress.advance(outcome)
+            if settings["verbose"] and outcome.report:
+                _print_report(outcome.report, progress.console)
+
+        summary = run_batch(jobs, filters, options, workers=workers, threads=threads,
+                            skip_existing=settings["skip_existing"], fail_fast=settings["fail_fast"],
+                            on_outcome=on_outcome, scheduler=settings["scheduler"])
+    if len(jobs) > 1 and not settings["quiet"]:
+        progress.print_summary(summary)
+    if summary.interrupted:
+        raise CliError("interrupted; finished outputs are complete, none is partial", exit_code=130)
+    if summary.failed:
+        if len(jobs) == 1:
+            raise CliError(summary.failed[0].error, exit_code=1)
+        raise click.exceptions.Exit(1)
+
+
+def _print_report(report, console=None):
     from rich.markup import escape
 
-    console = _stderr()
+    console = console or _stderr()
+    console.print(f"[bold]{escape(report.source)}[/] -> {escape(report.target)}")
     for note in report.notes:
         console.print(f"[dim]note:[/] {escape(note)}")
     for p in report.plans:

@@ -1,0 +1,216 @@
+"""Batches: turn the command line's inputs into (source, target) jobs and run them, locally or on Dask.
+
+One job function (`run_job`) serves every runner -- in-process, a process pool, a Dask cluster -- and
+never raises: a bad file becomes a failed `Outcome`, so it can never stop or corrupt the rest.
+
+Threads: the engines parallelise inside an image with Numba.  With `jobs` worker processes on a
+machine of `cores` cores, each worker gets max(1, cores // jobs) Numba threads, so the two levels of
+parallelism never oversubscribe the cores.
+"""
+
+from __future__ import annotations
+
+import glob
+import multiprocessing
+import os
+import time
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import ImgconvError
+
+STDIO = "-"
+GLOB_CHARS = set("*?[")
+
+
+@dataclass(frozen=True)
+class Job:
+    source: str
+    target: str
+    make_parent: bool = False  # create the target's folder (outputs under --out-dir)
+
+
+@dataclass
+class Outcome:
+    job: Job
+    ok: bool
+    skipped: bool = False
+    error: str = ""
+    megapixels: float = 0.0
+    report: object = None
+
+
+@dataclass
+class Summary:
+    outcomes: list = field(default_factory=list)
+    seconds: float = 0.0
+    interrupted: bool = False
+
+    @property
+    def failed(self):
+        return [o for o in self.outcomes if not o.ok]
+
+    @property
+    def done(self):
+        return [o for o in self.outcomes if o.ok and not o.skipped]
+
+    @property
+    def skipped(self):
+        return [o for o in self.outcomes if o.skipped]
+
+
+def expand_inputs(patterns) -> list[tuple[str, Path]]:
+    """Each input as (path, base): `base` is the folder its relative output path is taken from.
+
+    A quoted glob is expanded here (recursively with `**`), in sorted order; its base is the part of
+    the pattern before the first wildcard, so `photos/**/*.jpg` keeps the folders under `photos/`.
+    """
+    inputs = []
+    for pattern in patterns:
+        if pattern == STDIO or not GLOB_CHARS & set(pattern):
+            inputs.append((pattern, Path(pattern).parent))
+            continue
+        matches = sorted(m for m in glob.glob(pattern, recursive=True) if os.path.isfile(m))
+        if not matches:
+            raise ImgconvError(f"{pattern}: no files match")
+        parts = Path(pattern).parts
+        literal = next(i for i, part in enumerate(parts) if GLOB_CHARS & set(part))
+        base = Path(*parts[:literal]) if literal else Path(".")
+        inputs.extend((m, base) for m in matches)
+    return inputs
+
+
+def target_for(source: str, base: Path, out_dir, template: str, fmt: str | None, filter_name: str) -> str:
+    """The output path of `source` under `out_dir`, from `template` (fields: stem, ext, name, parent, filter)."""
+    if source == STDIO:
+        raise ImgconvError("stdin (-) needs an explicit output: use `imgconv FILTER - OUT`")
+    path = Path(source)
+    ext = f".{fmt.lower().lstrip('.')}" if fmt else path.suffix
+    relative_parent = path.parent.relative_to(base) if path.parent.is_relative_to(base) else Path()
+    try:
+        name = template.format(stem=path.stem, ext=ext, name=path.stem + ext, parent=path.parent.name,
+                               filter=filter_name)
+    except (KeyError, IndexError, ValueError) as e:
+        raise ImgconvError(f"--output-template {template!r}: unknown or malformed field ({e})") from None
+    return str(Path(out_dir) / relative_parent / name)
+
+
+def plan_jobs(paths, *, out_dir=None, template="{name}", fmt=None, filter_name="") -> list[Job]:
+    """`IN OUT` (two paths, no --out-dir) or many inputs with --out-dir."""
+    if out_dir is None:
+        if len(paths) != 2:
+            raise ImgconvError(f"give IN OUT, or several inputs with --out-dir (got {len(paths)} path(s))")
+        return [Job(paths[0], paths[1])]
+    jobs = [Job(src, target_for(src, base, out_dir, template, fmt, filter_name), make_parent=True)
+            for src, base in expand_inputs(paths)]
+    targets = {}
+    for job in jobs:
+        if job.target in targets:
+            raise ImgconvError(f"{targets[job.target]} and {job.source} would both write {job.target}; "
+                               "use --output-template with {parent} or keep folders apart")
+        targets[job.target] = job.source
+    return jobs
+
+
+def threads_per_worker(jobs: int, cores: int | None = None) -> int:
+    """Numba threads for each of `jobs` workers so that jobs x threads never exceeds the cores."""
+    cores = cores or os.cpu_count() or 1
+    return max(1, cores // max(1, jobs))
+
+
+def run_job(job: Job, filters, options, skip_existing: bool = False) -> Outcome:
+    """Process one file; any failure becomes an Outcome, never an exception (one bad file never stops a batch)."""
+    from .job import process_file
+
+    if skip_existing and job.target != STDIO and os.path.exists(job.target):
+        return Outcome(job, ok=True, skipped=True)
+    try:
+        if job.make_parent:
+            os.makedirs(os.path.dirname(job.target) or ".", exist_ok=True)
+        report = process_file(job.source, job.target, filters, options)
+    except ImgconvError as e:
+        return Outcome(job, ok=False, error=str(e))
+    except MemoryError:
+        return Outcome(job, ok=False, error=f"{job.source}: out of memory")
+    except Exception as e:  # a bug or an unforeseen codec error: report it against the file, go on
+        return Outcome(job, ok=False, error=f"{job.source}: {type(e).__name__}: {e}")
+    return Outcome(job, ok=True, megapixels=report.megapixels, report=report)
+
+
+def set_engine_threads(threads: int) -> None:
+    """Limit this process's Numba thread pool (never above what Numba was started with)."""
+    os.environ["NUMBA_NUM_THREADS"] = str(threads)  # takes effect if numba is not imported yet
+    import numba
+
+    numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+
+
+def run_batch(jobs, filters, options, *, workers: int = 1, threads: int | None = None, skip_existing=False,
+              fail_fast=False, on_outcome=None, scheduler=None) -> Summary:
+    """Run every job; `on_outcome(outcome)` is told of each as it finishes (for the progress bar)."""
+    summary = Summary()
+    clock = time.perf_counter()
+
+    def record(outcome):
+        summary.outcomes.append(outcome)
+        if on_outcome:
+            on_outcome(outcome)
+        return fail_fast and not outcome.ok
+
+    try:
+        if scheduler:
+            from .distributed import run_on_dask
+
+            run_on_dask(scheduler, jobs, filters, options, skip_existing, record, workers)
+        elif workers <= 1 or len(jobs) <= 1:
+            for job in jobs:
+                if record(run_job(job, filters, options, skip_existing)):
+                    break
+        else:
+            _run_pool(jobs, filters, options, workers, threads or threads_per_worker(workers), skip_existing, record)
+    except KeyboardInterrupt:
+        summary.interrupted = True
+    summary.seconds = time.perf_counter() - clock
+    return summary
+
+
+def _run_pool(jobs, filters, options, workers, threads, skip_existing, record) -> None:
+    """Worker processes fed a few jobs ahead, so --fail-fast and Ctrl-C stop promptly.
+
+    Workers start from a fork server (never fork() a process whose thread pools are running), and
+    each limits its Numba threads to `threads`.  A worker that dies (a crash in a codec, the OOM
+    killer) fails only the files it held; the pool is replaced and the batch goes on.
+    """
+    context = multiprocessing.get_context("forkserver")
+    queue = iter(jobs)
+    stop = False
+    while not stop:
+        pool = ProcessPoolExecutor(workers, mp_context=context, initializer=set_engine_threads, initargs=(threads,))
+        pending = {}
+        try:
+            while True:
+                while not stop and len(pending) < 2 * workers:
+                    job = next(queue, None)
+                    if job is None:
+                        break
+                    pending[pool.submit(run_job, job, filters, options, skip_existing)] = job
+                if not pending:
+                    return
+                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    job = pending.pop(future)
+                    try:
+                        outcome = future.result()
+                    except BrokenProcessPool:
+                        outcome = Outcome(job, ok=False, error=f"{job.source}: the worker process died")
+                    stop = record(outcome) or stop
+                if any(isinstance(f.exception(), BrokenProcessPool) for f in finished if f.done()):
+                    for future, job in pending.items():
+                        stop = record(Outcome(job, ok=False, error=f"{job.source}: the worker process died")) or stop
+                    break  # start a fresh pool for the rest
+        finally:
+            for future in pending:
+                future.cancel()
+            pool.shutdown(wait=True, cancel_futures=True)
