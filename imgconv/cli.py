@@ -99,7 +99,40 @@ def filter_command(builder):
 
     command = _with_options(COMMON_OPTIONS + BATCH_OPTIONS, command)
     command = click.argument("paths", nargs=-1, metavar="IN... OUT")(command)
-    return cli.command(name=builder.__name__)(command)
+    command = cli.command(name=builder.__name__)(command)
+    FILTER_BUILDERS[command.name] = (command, builder, own)
+    return command
+
+
+#: name -> (click command, Filter builder, the builder's own parameter names); `apply --step` uses it.
+FILTER_BUILDERS = {}
+
+
+def _parse_step(text: str):
+    """'blur sigma=1.5' -> the Filter `imgconv blur --sigma 1.5` would build (click converts the values)."""
+    import shlex
+
+    words = shlex.split(text)
+    if not words or words[0] not in FILTER_BUILDERS:
+        raise CliError(f"--step {text!r}: start with a filter name ({', '.join(FILTER_BUILDERS)})", exit_code=2)
+    command, builder, own = FILTER_BUILDERS[words[0]]
+    args = []
+    for word in words[1:]:
+        key, equals, value = word.partition("=")
+        if not equals:
+            raise CliError(f"--step {text!r}: {word!r} should be name=value", exit_code=2)
+        flag = "--" + key.replace("_", "-")
+        param = next((p for p in command.params if p.name == key.replace("-", "_") and p.name in own), None)
+        if param is not None and getattr(param, "is_flag", False):
+            if value.lower() in ("1", "true", "yes", "on"):
+                args.append(flag)
+        else:
+            args += [flag, value]
+    try:
+        ctx = command.make_context(words[0], args, resilient_parsing=False)
+    except click.ClickException as e:
+        raise CliError(f"--step {text!r}: {e.format_message()}", exit_code=2) from None
+    return _build(builder, {k: v for k, v in ctx.params.items() if k in own})
 
 
 def _build(builder, params):
@@ -245,6 +278,19 @@ def convolve(kernel_text, kernel_file, normalize, correlate):
         raise click.UsageError("give exactly one of --kernel or --kernel-file")
     taps = parse_kernel(kernel_text if kernel_text is not None else kernel_file.read())
     return Filter("convolve", (normalized(taps) if normalize else taps,), correlate=correlate)
+
+
+@cli.command(name="apply")
+@click.argument("paths", nargs=-1, metavar="IN... OUT")
+@click.option("--step", "steps", multiple=True, required=True, metavar="'FILTER name=value ...'",
+              help="A filter and its options, e.g. 'blur sigma=1.5'; repeat to chain filters in order.")
+@functools.partial(_with_options, COMMON_OPTIONS + BATCH_OPTIONS)
+def apply_steps(paths, steps, **settings):
+    """Apply several filters in one go, without re-encoding in between.
+
+    Example: imgconv apply in.jpg out.jpg --step 'blur sigma=1.5' --step 'sharpen amount=0.5'
+    """
+    _run(paths, [_parse_step(step) for step in steps], settings)
 
 
 @cli.group(invoke_without_command=True)
