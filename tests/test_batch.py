@@ -1,0 +1,139 @@
+"""Batches and pipelines: many inputs, globs, templates, parallel jobs, failures, chains, Dask."""
+
+import os
+import shutil
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from conftest import SAMPLES
+from imgconv.apply import apply_filter
+from imgconv.batch import Job, plan_jobs, run_batch, threads_per_worker
+from imgconv.cli import cli
+from imgconv.errors import ImgconvError
+from imgconv.filters import blur, sharpen
+from imgconv.job import Options
+
+
+def run(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+@pytest.fixture
+def photos(tmp_path):
+    """photos/a/{p1,p2}.jpg, photos/b/q1.png, and photos/a/bad.jpg (not an image)."""
+    root = tmp_path / "photos"
+    (root / "a").mkdir(parents=True)
+    (root / "b").mkdir()
+    shutil.copy(SAMPLES / "astronaut.jpg", root / "a" / "p1.jpg")
+    shutil.copy(SAMPLES / "coffee.jpg", root / "a" / "p2.jpg")
+    shutil.copy(SAMPLES / "camera.png", root / "b" / "q1.png")
+    (root / "a" / "bad.jpg").write_bytes(b"this is not a jpeg")
+    return root
+
+
+def files_under(folder):
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
+
+
+def test_glob_keeps_relative_folders_and_template(photos, tmp_path):
+    jobs = plan_jobs([str(photos / "**" / "*.*")], out_dir=str(tmp_path / "out"), template="{stem}_{filter}{ext}",
+                     filter_name="blur")
+    targets = sorted(os.path.relpath(j.target, tmp_path / "out") for j in jobs)
+    assert targets == ["a/bad_blur.jpg", "a/p1_blur.jpg", "a/p2_blur.jpg", "b/q1_blur.png"]
+
+
+def test_format_changes_extension_and_two_path_form(tmp_path):
+    jobs = plan_jobs(["x/in.jpg"], out_dir="o", template="{name}", fmt="png")
+    assert jobs == [Job("x/in.jpg", os.path.join("o", "in.png"), make_parent=True)]
+    assert plan_jobs(["in.jpg", "out.png"]) == [Job("in.jpg", "out.png")]
+    with pytest.raises(ImgconvError):
+        plan_jobs(["a.jpg", "b.jpg", "c.jpg"])  # several inputs need --out-dir
+    with pytest.raises(ImgconvError):
+        plan_jobs([str(tmp_path / "*.nothing")], out_dir="o")  # a glob matching nothing
+
+
+def test_two_inputs_writing_one_output_is_refused(photos):
+    with pytest.raises(ImgconvError, match="both write"):
+        plan_jobs([str(photos / "a" / "p1.jpg"), str(photos / "a" / "p2.jpg")], out_dir="o", template="same.png")
+
+
+def test_threads_never_oversubscribe():
+    for cores in (1, 2, 8):
+        for jobs in (1, 2, 3, 8, 16):
+            assert 1 <= threads_per_worker(jobs, cores)
+            assert jobs * threads_per_worker(jobs, cores) <= max(cores, jobs)
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_bad_file_does_not_stop_the_batch(photos, tmp_path, jobs):
+    out = tmp_path / "out"
+    result = run("blur", photos / "**" / "*.*", "--out-dir", out, "--jobs", jobs, "--sigma", "1")
+    assert result.exit_code == 1
+    assert "bad.jpg" in result.output and "2 failed" not in result.output
+    assert files_under(out) == ["a/p1.jpg", "a/p2.jpg", "b/q1.png"]  # no partial or temp files
+    assert "3 done, 0 skipped, 1 failed" in result.output
+
+
+def test_parallel_outputs_equal_serial_outputs(photos, tmp_path):
+    (photos / "a" / "bad.jpg").unlink()
+    for jobs in ("1", "2"):
+        assert run("sharpen", photos / "**" / "*.*", "--out-dir", tmp_path / jobs, "--jobs", jobs).exit_code == 0
+    for name in files_under(tmp_path / "1"):
+        assert (tmp_path / "1" / name).read_bytes() == (tmp_path / "2" / name).read_bytes()
+
+
+def test_fail_fast_and_skip_existing(photos, tmp_path):
+    out = tmp_path / "out"
+    bad_first = [photos / "a" / "bad.jpg", photos / "a" / "p1.jpg", photos / "a" / "p2.jpg"]
+    result = run("blur", *bad_first, "--out-dir", out, "--fail-fast", "--jobs", "1")
+    assert result.exit_code == 1 and not out.exists() or files_under(out) == []
+    assert run("blur", photos / "a" / "p1.jpg", photos / "a" / "p2.jpg", "--out-dir", out).exit_code == 0
+    stamp = (out / "p1.jpg").stat().st_mtime_ns
+    result = run("blur", photos / "a" / "p1.jpg", photos / "a" / "p2.jpg", "--out-dir", out, "--skip-existing")
+    assert result.exit_code == 0 and "2 skipped" in result.output
+    assert (out / "p1.jpg").stat().st_mtime_ns == stamp
+
+
+def test_chain_equals_filters_applied_in_turn(tmp_path):
+    out = tmp_path / "chain.png"
+    result = run("apply", SAMPLES / "camera.png", out, "--step", "blur sigma=1.5", "--step", "sharpen amount=0.5")
+    assert result.exit_code == 0, result.output
+    pixels = np.asarray(Image.open(SAMPLES / "camera.png"))[:, :, None]
+    expected = apply_filter(apply_filter(pixels, blur(1.5), 255.0), sharpen(0.5), 255.0)
+    expected = np.clip(np.rint(expected[:, :, 0]), 0, 255)
+    assert np.abs(np.asarray(Image.open(out)).astype(int) - expected).max() <= 1
+
+
+@pytest.mark.parametrize("step", ["nope sigma=1", "blur sigma", "blur sigma=abc", "blur bogus=1"])
+def test_bad_steps_are_usage_errors(step, tmp_path):
+    result = run("apply", SAMPLES / "camera.png", tmp_path / "x.png", "--step", step)
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_dask_local_cluster_matches_local_run(photos, tmp_path):
+    pytest.importorskip("dask.distributed")
+    from dask.distributed import LocalCluster
+
+    (photos / "a" / "bad.jpg").unlink()
+    local = plan_jobs([str(photos / "**" / "*.*")], out_dir=str(tmp_path / "local"))
+    summary = run_batch(local, [blur(1.0)], Options())
+    assert not summary.failed
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        result = run("blur", photos / "**" / "*.*", "--out-dir", tmp_path / "dask", "--sigma", "1.0",
+                     "--scheduler", cluster.scheduler_address)
+    assert result.exit_code == 0, result.output
+    names = files_under(tmp_path / "local")
+    assert names == files_under(tmp_path / "dask") and len(names) == 3
+    for name in names:
+        assert (tmp_path / "local" / name).read_bytes() == (tmp_path / "dask" / name).read_bytes()
+
+
+def test_dask_reports_failures_like_local(photos, tmp_path):
+    pytest.importorskip("dask.distributed")
+    result = run("blur", photos / "a" / "*.jpg", "--out-dir", tmp_path / "out", "--dask", "--jobs", "2")
+    assert result.exit_code == 1
+    assert "bad.jpg" in result.output and "2 done, 0 skipped, 1 failed" in result.output
