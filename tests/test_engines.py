@@ -311,3 +311,17 @@ def test_tall_image_many_strips(rng, algo):
     image = random_image(rng, (203, 9, 2), "uint16")
     got = imgconv.convolve(image, kernel, algo=algo, border="nearest")
     np.testing.assert_allclose(got, oracle(image, kernel, border="nearest"), rtol=0, atol=tolerance(image, kernel))
+
+
+@pytest.mark.parametrize("algo", GENERAL_ENGINES + ("separable", "sat"))
+@pytest.mark.parametrize("dtype", ["uint8", "uint16"])
+def test_constant_border_cval_outside_the_dtype(rng, algo, dtype):
+    """cval is a float on the output's scale: fractional, negative or above white, whatever the input type."""
+    kernel = np.full((5, 4), 0.05) if algo == "sat" else low_rank_kernel(rng, (5, 4), 2)
+    image = random_image(rng, (9, 11, 3), dtype)
+    full = DTYPES[dtype][1]
+    for cval in (-3.5, 0.5, 1.25 * full + 0.75):
+        got = imgconv.convolve(image, kernel, algo=algo, border="constant", cval=cval)
+        want = oracle(image, kernel, border="constant", cval=cval)
+        np.testing.assert_allclose(got, want, rtol=0, atol=tolerance(np.maximum(image, abs(cval)), kernel),
+                                   err_msg=f"cval={cval}")
