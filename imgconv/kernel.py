@@ -67,7 +67,8 @@ def _is_number(text: str) -> bool:
 def normalized(taps: np.ndarray) -> np.ndarray:
     """Scale a kernel to sum to 1 (so it keeps the image's brightness)."""
     total = taps.sum()
-    if abs(total) < 1e-12 * max(1.0, np.abs(taps).sum()):
+    # Relative to the taps' own size: a kernel of tiny taps is fine; only cancellation means "zero".
+    if abs(total) <= 1e-12 * np.abs(taps).sum():
         raise ImgconvError("cannot --normalize a kernel whose taps sum to zero")
     return taps / total
 
