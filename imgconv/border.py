@@ -63,3 +63,48 @@ def pad(image: np.ndarray, padding, mode: str = "reflect", cval: float = 0.0) ->
     if bottom:
         out[top + h :] = out[rows[top + h :] + top]
     return out
+
+
+class Source:
+    """A padded image described without building it: the engines' view of "image + border".
+
+    `image` is the unpadded HxWxC array as given (float32, or uint8/uint16 read straight from the file:
+    engines widen one row at a time, never the whole image).  `rows[p]` / `cols[q]` name the image row /
+    column that padded row p / padded column q copies, or -1 where the border is the constant `cval`
+    (see source_index).  Engines read padded rows through these maps (imgconv.engine._rows), so they
+    never branch on the border mode: every mode is just a different pair of index maps, made here.
+
+    `cval_row` is one image row filled with cval (in the image's own type), read wherever rows[p] < 0.
+    """
+
+    def __init__(self, image: np.ndarray, padding, mode: str = "reflect", cval: float = 0.0):
+        (top, bottom), (left, right) = padding
+        h, w, c = image.shape
+        self.image = image
+        self.top, self.left = top, left
+        self.rows = source_index(h, top, bottom, mode).astype(np.intp)
+        self.cols = source_index(w, left, right, mode).astype(np.intp)
+        if mode != "constant":  # -1 only means "constant" in constant mode (it never occurs otherwise)
+            assert (self.rows >= 0).all() and (self.cols >= 0).all()
+        self.cval = float(cval)
+        self.padding, self.mode = padding, mode
+        self.cval_row = np.full(w * c, cval, image.dtype)
+
+    @classmethod
+    def of_padded(cls, padded: np.ndarray) -> "Source":
+        """The trivial view of an already-padded array (every row and column maps to itself)."""
+        return cls(padded, ((0, 0), (0, 0)), "nearest", 0.0)
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """Shape of the padded image this stands for."""
+        return (len(self.rows), len(self.cols), self.image.shape[2])
+
+    @property
+    def image2d(self) -> np.ndarray:
+        """The image as an H x (W*C) matrix (interleaved channels side by side)."""
+        return self.image.reshape(self.image.shape[0], -1)
+
+    def materialize(self) -> np.ndarray:
+        """The padded image as a float32 array, for engines that need it whole (fft, im2col)."""
+        return pad(self.image, self.padding, self.mode, self.cval)

@@ -1,4 +1,11 @@
-"""`imgconv.convolve`: the library entry point.  Data flows one way: kernel -> plan -> pad -> engine."""
+"""`imgconv.convolve`: the library entry point.  Data flows one way: kernel -> plan -> border -> engine.
+
+The border is described once, by imgconv.border.Source (the image plus, per padded row and column, the
+image row/column it copies), and every engine reads padded rows through it: the Numba engines gather
+each padded row into a small cache-resident buffer as they go, so the padded image is never built
+(one full-image copy saved); fft and im2col, which need it whole, call Source.materialize().
+uint8 and uint16 images are passed as they are and widened to float32 one row at a time.
+"""
 
 from __future__ import annotations
 
@@ -6,35 +13,55 @@ import importlib
 
 import numpy as np
 
-from .border import MODES, pad
+from .border import MODES, Source
 from .engine.planner import Plan, plan
 from .errors import ImgconvError
 from .kernel import KernelInfo
 
-__all__ = ["convolve", "plan", "run_plan"]
+__all__ = ["convolve", "plan", "run_plan", "source_for"]
+
+#: Image types the engines read directly (widening a row at a time); anything else is converted first.
+NATIVE_TYPES = (np.float32, np.uint8, np.uint16)
 
 
-def convolve(image, kernel, *, algo="auto", border="reflect", cval=0.0, correlate=False) -> np.ndarray:
+def convolve(image, kernel, *, algo="auto", border="reflect", cval=0.0, correlate=False,
+             dtype=np.float32) -> np.ndarray:
     """Convolve each channel of an HxW or HxWxC image with a 2D kernel; float32 result, not clipped.
 
     Identical (to float32 rounding) to `scipy.ndimage.convolve(channel, kernel, mode=border, cval=cval)`
     per channel, or `scipy.ndimage.correlate` with `correlate=True`, including even-sized kernels' origin.
+    `dtype` is the result's type: an integer type (e.g. numpy.uint8) gets values rounded half-to-even and
+    clipped to its range, written straight from the engine (no float32 result image in between).
     """
     image = np.asarray(image)
     if image.ndim not in (2, 3) or image.size == 0:
         raise ImgconvError(f"image must be a non-empty HxW or HxWxC array, got shape {image.shape}")
     info = KernelInfo(kernel, correlate=correlate)
     chosen = plan(info, image.shape, algo=algo)
-    return run_plan(chosen, image, border=border, cval=cval)
+    return run_plan(chosen, image, border=border, cval=cval, dtype=dtype)
 
 
-def run_plan(chosen: Plan, image: np.ndarray, *, border="reflect", cval=0.0) -> np.ndarray:
-    """Run an already-made plan on an image (so a caller can plan once and reuse it)."""
+def source_for(image: np.ndarray, padding, border="reflect", cval=0.0) -> Source:
+    """The padded view of an HxWxC image that every engine reads (no copy for float32/uint8/uint16)."""
     if border not in MODES:
         raise ImgconvError(f"unknown border mode {border!r}; choose from {', '.join(MODES)}")
+    if image.dtype.type not in NATIVE_TYPES or (
+        border == "constant" and image.dtype.kind == "u" and not _representable(cval, image.dtype)
+    ):
+        image = image.astype(np.float32)
+    return Source(np.ascontiguousarray(image), padding, border, cval)
+
+
+def _representable(value: float, dtype) -> bool:
+    info = np.iinfo(dtype)
+    return float(value).is_integer() and info.min <= value <= info.max
+
+
+def run_plan(chosen: Plan, image: np.ndarray, *, border="reflect", cval=0.0, dtype=np.float32) -> np.ndarray:
+    """Run an already-made plan on an image (so a caller can plan once and reuse it)."""
     planes = image if image.ndim == 3 else image[:, :, np.newaxis]
-    padded = pad(planes, chosen.kernel.padding, border, cval)
-    out = np.empty(planes.shape, np.float32)
+    source = source_for(planes, chosen.kernel.padding, border, cval)
+    out = np.empty(planes.shape, dtype)
     engine = importlib.import_module(f".engine.{chosen.algo}", __package__)
-    engine.run(padded, chosen, out)
+    engine.run(source, chosen, out)
     return out.reshape(image.shape)

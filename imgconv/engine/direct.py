@@ -1,44 +1,168 @@
 """Direct engine: the textbook sliding dot product, O(k1*k2) per pixel, no extra memory.
 
 An interleaved HxWxC image is treated as an H x (W*C) matrix; a tap at column v then reads the row
-shifted by v*C, so colour needs no planar copy.  For each output row (rows run in parallel) the taps
-are the outer loops and a block of contiguous pixels the inner loop, which LLVM turns into AVX FMAs;
-the block is sized to stay in L1 while every tap is added to it (cache blocking).
+shifted by v*C, so colour needs no planar copy.  Each thread keeps a ring of the k1 padded rows the
+current output row needs, gathered through the border's index maps (imgconv.border.Source), so the
+padded image is never built and each source row is read from memory once per strip.
+
+The loop nest is blocked for registers and caches:
+  * taps are the outer loop and a CHUNK of contiguous outputs (8 KiB, in L1) the inner loop, which LLVM
+    turns into AVX FMAs; zero taps are skipped;
+  * taps are taken eight (or four) at a time, `acc += w0*s0 + ... + w7*s7`: the eight kernel values sit
+    in registers and the accumulator is loaded and stored once per eight taps instead of every tap
+    (a 3x3 kernel is one sweep of eight taps plus one);
+  * several kernels of the same size can run in the same pass over the image (`run_many`), sharing the
+    ring of padded rows: Sobel x and y, with their gradient magnitude computed before the store, read
+    and write the image once.
+Rows run in parallel in a few large parts per thread (prange); each part warms its ring with k1-1 rows.
 """
 
 import numpy as np
-from numba import njit, prange
+from numba import get_num_threads, njit, prange
 
-#: Output elements accumulated together per tap sweep: 2048 floats = 8 KiB, well inside L1.
-BLOCK = 2048
+from ..border import Source
+from ._rows import CHUNK, fetch_row, out_limits, store
+
+#: Row ranges per thread (prange items).
+PARTS_PER_THREAD = 2
+#: combine codes for _direct: write every kernel's response, or sqrt(sum of squares) * scale.
+STACK, MAGNITUDE = 0, 1
+
+
+@njit(cache=True, inline="always")
+def _axpy8(acc, s0, s1, s2, s3, s4, s5, s6, s7, w0, w1, w2, w3, w4, w5, w6, w7):
+    for m in range(acc.shape[0]):
+        acc[m] += (w0 * s0[m] + w1 * s1[m] + w2 * s2[m] + w3 * s3[m]) + (
+            w4 * s4[m] + w5 * s5[m] + w6 * s6[m] + w7 * s7[m])
+
+
+@njit(cache=True, inline="always")
+def _axpy4(acc, s0, s1, s2, s3, w0, w1, w2, w3):
+    for m in range(acc.shape[0]):
+        acc[m] += w0 * s0[m] + w1 * s1[m] + w2 * s2[m] + w3 * s3[m]
+
+
+@njit(cache=True, inline="always")
+def _axpy1(acc, s0, w0):
+    for m in range(acc.shape[0]):
+        acc[m] += w0 * s0[m]
+
+
+@njit(cache=True, inline="always")
+def _tap(ring, i, k1, tap_u, tap_off, j, start, n):
+    """The n ring values tap j reads for outputs start .. start+n-1 of output row i."""
+    a = start + tap_off[j]
+    return ring[(i + tap_u[j]) % k1][a : a + n]
+
+
+@njit(cache=True, inline="always")
+def _correlate_block(ring, i, k1, tap_u, tap_off, tap_w, count, start, acc):
+    """acc = sum over the kernel's `count` non-zero taps of weight * shifted ring row."""
+    n = acc.shape[0]
+    acc[:] = 0.0
+    j = 0
+    while j + 8 <= count:
+        _axpy8(acc, _tap(ring, i, k1, tap_u, tap_off, j, start, n),
+               _tap(ring, i, k1, tap_u, tap_off, j + 1, start, n),
+               _tap(ring, i, k1, tap_u, tap_off, j + 2, start, n),
+               _tap(ring, i, k1, tap_u, tap_off, j + 3, start, n),
+               _tap(ring, i, k1, tap_u, tap_off, j + 4, start, n),
+               _tap(ring, i, k1, tap_u, tap_off, j + 5, start, n),
+               _tap(ring, i, k1, tap_u, tap_off, j + 6, start, n),
+               _tap(ring, i, k1, tap_u, tap_off, j + 7, start, n),
+               tap_w[j], tap_w[j + 1], tap_w[j + 2], tap_w[j + 3],
+               tap_w[j + 4], tap_w[j + 5], tap_w[j + 6], tap_w[j + 7])
+        j += 8
+    if j + 4 <= count:
+        _axpy4(acc, _tap(ring, i, k1, tap_u, tap_off, j, start, n),
+               _tap(ring, i, k1, tap_u, tap_off, j + 1, start, n),
+               _tap(ring, i, k1, tap_u, tap_off, j + 2, start, n),
+               _tap(ring, i, k1, tap_u, tap_off, j + 3, start, n),
+               tap_w[j], tap_w[j + 1], tap_w[j + 2], tap_w[j + 3])
+        j += 4
+    while j < count:
+        _axpy1(acc, _tap(ring, i, k1, tap_u, tap_off, j, start, n), tap_w[j])
+        j += 1
 
 
 @njit(parallel=True, fastmath=True, cache=True)
-def _correlate(padded, taps, channels, out):
-    height, width = out.shape
-    k1, k2 = taps.shape
-    for i in prange(height):
-        row_out = out[i]
-        for start in range(0, width, BLOCK):
-            n = min(BLOCK, width - start)
-            acc = row_out[start : start + n]
-            acc[:] = 0.0
-            for u in range(k1):
-                src_row = padded[i + u]
-                for v in range(k2):
-                    w = taps[u, v]
-                    if w == 0.0:
-                        continue
-                    src = src_row[start + v * channels : start + v * channels + n]
+def _direct(image2d, cval_row, rows, cols, left, channels, cval, k1, tap_u, tap_off, tap_w, counts,
+            combine, scale, parts, lo, hi, rounding, out):
+    kernels = tap_u.shape[0]
+    height, span = out.shape[1], out.shape[2]
+    padded_span = cols.shape[0] * channels
+    for part in prange(parts):
+        first = (part * height) // parts
+        end = ((part + 1) * height) // parts
+        if first >= end:
+            continue
+        ring = np.empty((k1, padded_span), np.float32)
+        acc = np.empty((kernels, CHUNK), np.float32)
+        for p in range(first, first + k1 - 1):
+            fetch_row(image2d, cval_row, rows, cols, left, channels, cval, p, ring[p % k1])
+        for i in range(first, end):
+            p = i + k1 - 1
+            fetch_row(image2d, cval_row, rows, cols, left, channels, cval, p, ring[p % k1])
+            for start in range(0, span, CHUNK):
+                n = min(CHUNK, span - start)
+                for k in range(kernels):
+                    _correlate_block(ring, i, k1, tap_u[k], tap_off[k], tap_w[k], counts[k], start, acc[k, :n])
+                if combine == MAGNITUDE:
+                    total = acc[0, :n]
                     for m in range(n):
-                        acc[m] += w * src[m]
+                        total[m] = total[m] * total[m]
+                    for k in range(1, kernels):
+                        other = acc[k, :n]
+                        for m in range(n):
+                            total[m] += other[m] * other[m]
+                    for m in range(n):
+                        total[m] = np.sqrt(total[m]) * scale
+                    store(total, out[0, i, start : start + n], lo, hi, rounding)
+                else:
+                    for k in range(kernels):
+                        store(acc[k, :n], out[k, i, start : start + n], lo, hi, rounding)
 
 
-def run(padded: np.ndarray, plan, out: np.ndarray) -> None:
-    channels = padded.shape[2]
-    _correlate(
-        padded.reshape(padded.shape[0], -1),
-        plan.kernel.taps.astype(np.float32),
-        channels,
-        out.reshape(out.shape[0], -1),
-    )
+def tap_tables(taps_list, channels: int):
+    """Per kernel, its non-zero taps as (row u, offset v*channels, weight) tables padded to one length."""
+    entries = [[(u, v * channels, w) for (u, v), w in np.ndenumerate(t) if w != 0.0] for t in taps_list]
+    longest = max(1, max(len(e) for e in entries))
+    tap_u = np.zeros((len(entries), longest), np.intp)
+    tap_off = np.zeros((len(entries), longest), np.intp)
+    tap_w = np.zeros((len(entries), longest), np.float32)
+    for k, e in enumerate(entries):
+        for j, (u, off, w) in enumerate(e):
+            tap_u[k, j], tap_off[k, j], tap_w[k, j] = u, off, w
+    return tap_u, tap_off, tap_w, np.array([len(e) for e in entries], np.intp)
+
+
+def _launch(src: Source, taps_list, combine, scale, out3d):
+    channels = src.image.shape[2]
+    height = out3d.shape[1]
+    tap_u, tap_off, tap_w, counts = tap_tables(taps_list, channels)
+    lo, hi, rounding = out_limits(out3d.dtype)
+    _direct(src.image2d, src.cval_row, src.rows, src.cols, src.left, channels, np.float32(src.cval),
+            taps_list[0].shape[0], tap_u, tap_off, tap_w, counts, combine, np.float32(scale),
+            max(1, min(height, get_num_threads() * PARTS_PER_THREAD)), lo, hi, rounding, out3d)
+
+
+def run(padded, plan, out: np.ndarray) -> None:
+    """Fill `out` (HxWxC, float32 or an integer type) from `padded` (a Source, or a padded array)."""
+    src = padded if isinstance(padded, Source) else Source.of_padded(padded)
+    _launch(src, [plan.kernel.taps], STACK, 1.0, out.reshape(1, out.shape[0], -1))
+
+
+def run_many(padded, plans, out: np.ndarray, magnitude_scale=None) -> None:
+    """Several same-sized kernels in one pass over the image (they share the ring of padded rows).
+
+    With `magnitude_scale` None, out is K x H x W x C and out[k] receives plans[k]'s response; otherwise
+    out is H x W x C and receives sqrt(sum_k response_k**2) * magnitude_scale (Sobel's gradient magnitude).
+    """
+    src = padded if isinstance(padded, Source) else Source.of_padded(padded)
+    taps_list = [p.kernel.taps for p in plans]
+    if len({t.shape for t in taps_list}) != 1:
+        raise ValueError("run_many needs kernels of one shape")
+    if magnitude_scale is None:
+        _launch(src, taps_list, STACK, 1.0, out.reshape(len(plans), out.shape[1], -1))
+    else:
+        _launch(src, taps_list, MAGNITUDE, magnitude_scale, out.reshape(1, out.shape[0], -1))

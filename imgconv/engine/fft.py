@@ -9,6 +9,8 @@ every channel, and channels are transformed one at a time to bound memory.
 
 import numpy as np
 
+from ..border import Source
+
 
 def fast_length(n: int) -> int:
     """Smallest 5-smooth integer (2^a 3^b 5^c) >= n."""
@@ -26,15 +28,27 @@ def fast_length(n: int) -> int:
     return best
 
 
-def run(padded: np.ndarray, plan, out: np.ndarray) -> None:
+def run(padded, plan, out: np.ndarray) -> None:
+    """Fill `out` (HxWxC) from `padded` (a Source, materialised here, or a padded float32 array)."""
+    if isinstance(padded, Source):
+        padded = padded.materialize()
     taps = plan.kernel.taps
     k1, k2 = taps.shape
     height, width, channels = out.shape
     shape = (fast_length(padded.shape[0]), fast_length(padded.shape[1]))
-    # Correlation with taps is convolution with the flipped taps.
+    # Correlation with taps is convolution with the flipped taps.  numpy >= 2 transforms float32 in
+    # single precision (complex64), half the memory traffic of float64.
     kernel_spectrum = np.fft.rfft2(taps[::-1, ::-1].astype(np.float32), s=shape)
     for c in range(channels):
         spectrum = np.fft.rfft2(padded[:, :, c], s=shape)
         spectrum *= kernel_spectrum
         full = np.fft.irfft2(spectrum, s=shape)
-        out[:, :, c] = full[k1 - 1 : k1 - 1 + height, k2 - 1 : k2 - 1 + width]
+        del spectrum
+        _store(full[k1 - 1 : k1 - 1 + height, k2 - 1 : k2 - 1 + width], out[:, :, c])
+
+
+def _store(values, out):
+    if out.dtype.kind in "ui":
+        info = np.iinfo(out.dtype)
+        np.clip(np.rint(values), info.min, info.max, out=values)
+    out[...] = values

@@ -7,6 +7,8 @@ share the same patches (one GEMM column per kernel).
 """
 
 import numpy as np
+
+from ..border import Source
 from numpy.lib.stride_tricks import sliding_window_view
 
 #: Upper bound on the patch buffer.  Strip height = STRIP_BYTES // (W * C * k1 * k2 * 4), at least 1 row.
@@ -19,7 +21,16 @@ def strip_rows(width: int, channels: int, kernel_shape) -> int:
     return max(1, STRIP_BYTES // per_row)
 
 
-def run(padded: np.ndarray, plan, out: np.ndarray) -> None:
+def run(padded, plan, out: np.ndarray) -> None:
+    """Fill `out` (HxWxC) from `padded` (a Source, materialised here, or a padded float32 array)."""
+    if isinstance(padded, Source):
+        padded = padded.materialize()
+    if out.dtype != np.float32:
+        result = np.empty(out.shape, np.float32)
+        run(padded, plan, result)
+        info = np.iinfo(out.dtype)
+        out[...] = np.clip(np.rint(result), info.min, info.max)
+        return
     taps = plan.kernel.taps
     k1, k2 = taps.shape
     height, width, channels = out.shape

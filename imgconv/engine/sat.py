@@ -1,60 +1,120 @@
 """Summed-area engine for box kernels: O(1) per pixel whatever the box size (a 301x301 box costs what a
 3x3 does).
 
-A box sum is a difference of summed areas.  Rather than store the whole integral image (float64, twice
-the image), each strip of rows keeps the summed column totals of the current k1 rows, updated by adding
-the row entering the box and subtracting the row leaving it; a running prefix sum along that row gives
-each output as a difference of two prefix values.  All sums are float64, so the running updates lose
-nothing measurable even on huge images.
+A box sum is a difference of summed areas, computed here as running sums in both directions, the way
+the integral image is used without ever storing it (float64, twice the image):
+  * vertically, a row of column totals over the current k1 rows is updated by adding the source row
+    that enters the box and subtracting the one that leaves it (vectorised, straight from the image
+    through the border's row map, so a uint8 image is read as uint8);
+  * horizontally, the padded row of column totals (its borders gathered through the column map) is
+    swept once with one running sum per channel, kept in registers for 1, 3 and 4 channels so the
+    channels' add chains overlap.
+All sums are float64 and restart at every strip of STRIP rows, so the running updates lose nothing
+measurable even on huge images.
 """
 
 import numpy as np
 from numba import get_num_threads, njit, prange
 
-STRIPS_PER_THREAD = 4
+from ..border import Source
+from ._rows import fill_edges, out_limits, source_row, store
+
+PARTS_PER_THREAD = 2
+#: Rows between restarts of the running column sums (bounds float64 drift; costs k1 rows per restart).
+STRIP = 256
+
+
+@njit(cache=True, inline="always")
+def _add_row(total, src, sign):
+    for m in range(total.shape[0]):
+        total[m] += sign * np.float64(src[m])
+
+
+@njit(cache=True, inline="always")
+def _slide_row(total, enter, leave):
+    for m in range(total.shape[0]):
+        total[m] += np.float64(enter[m]) - np.float64(leave[m])
+
+
+@njit(cache=True, inline="always")
+def _row_sums(cs, k2, channels, width, scale, acc):
+    """acc[j*C + c] = scale * sum_{v<k2} cs[(j + v)*C + c]; cs has C spare values at the end."""
+    if channels == 3:
+        s0 = s1 = s2 = 0.0
+        for v in range(k2):
+            s0 += cs[3 * v]
+            s1 += cs[3 * v + 1]
+            s2 += cs[3 * v + 2]
+        for j in range(width):
+            b = 3 * j
+            e = b + 3 * k2
+            acc[b] = s0 * scale
+            acc[b + 1] = s1 * scale
+            acc[b + 2] = s2 * scale
+            s0 += cs[e] - cs[b]
+            s1 += cs[e + 1] - cs[b + 1]
+            s2 += cs[e + 2] - cs[b + 2]
+    elif channels == 4:
+        s0 = s1 = s2 = s3 = 0.0
+        for v in range(k2):
+            s0 += cs[4 * v]
+            s1 += cs[4 * v + 1]
+            s2 += cs[4 * v + 2]
+            s3 += cs[4 * v + 3]
+        for j in range(width):
+            b = 4 * j
+            e = b + 4 * k2
+            acc[b] = s0 * scale
+            acc[b + 1] = s1 * scale
+            acc[b + 2] = s2 * scale
+            acc[b + 3] = s3 * scale
+            s0 += cs[e] - cs[b]
+            s1 += cs[e + 1] - cs[b + 1]
+            s2 += cs[e + 2] - cs[b + 2]
+            s3 += cs[e + 3] - cs[b + 3]
+    else:
+        for c in range(channels):
+            s = 0.0
+            for v in range(k2):
+                s += cs[v * channels + c]
+            for j in range(width):
+                b = j * channels + c
+                acc[b] = s * scale
+                s += cs[b + k2 * channels] - cs[b]
 
 
 @njit(parallel=True, cache=True)
-def _box(padded, k1, k2, channels, scale, strips, out):
-    height, width = out.shape
-    padded_width = padded.shape[1]
-    span = k2 * channels
-    for s in prange(strips):
-        first = (s * height) // strips
-        last = ((s + 1) * height) // strips
-        if first >= last:
-            continue
-        column_sum = np.zeros(padded_width, np.float64)
-        prefix = np.empty(padded_width + channels, np.float64)
-        for u in range(k1):
-            src = padded[first + u]
-            for m in range(padded_width):
-                column_sum[m] += src[m]
-        for i in range(first, last):
-            if i > first:
-                enter = padded[i + k1 - 1]
-                leave = padded[i - 1]
-                for m in range(padded_width):
-                    column_sum[m] += np.float64(enter[m]) - np.float64(leave[m])
-            # prefix[m + C] = sum of column_sum[m], column_sum[m - C], ... (one prefix per channel)
-            for m in range(channels):
-                prefix[m] = 0.0
-            for m in range(padded_width):
-                prefix[m + channels] = prefix[m] + column_sum[m]
-            row_out = out[i]
-            for m in range(width):
-                row_out[m] = (prefix[m + span] - prefix[m]) * scale
+def _box(image2d, cval_row, rows, cols, left, channels, cval, k1, k2, scale, parts, strip,
+         lo, hi, rounding, out):
+    height, span = out.shape
+    padded_span = cols.shape[0] * channels
+    width = span // channels
+    base = left * channels
+    for part in prange(parts):
+        totals = np.zeros(padded_span + channels, np.float64)  # + channels: the last slide reads past
+        centre = totals[base : base + span]
+        acc = np.empty(span, np.float32)
+        end = ((part + 1) * height) // parts
+        for top in range((part * height) // parts, end, strip):
+            centre[:] = 0.0
+            for u in range(k1):
+                _add_row(centre, source_row(image2d, cval_row, rows[top + u]), 1.0)
+            for i in range(top, min(top + strip, end)):
+                if i > top:
+                    _slide_row(centre, source_row(image2d, cval_row, rows[i + k1 - 1]),
+                               source_row(image2d, cval_row, rows[i - 1]))
+                fill_edges(totals, cols, left, width, channels, cval * k1)
+                _row_sums(totals, k2, channels, width, scale, acc)
+                store(acc, out[i], lo, hi, rounding)
 
 
-def run(padded: np.ndarray, plan, out: np.ndarray) -> None:
+def run(padded, plan, out: np.ndarray) -> None:
+    """Fill `out` (HxWxC, float32 or an integer type) from `padded` (a Source, or a padded array)."""
+    src = padded if isinstance(padded, Source) else Source.of_padded(padded)
     taps = plan.kernel.taps
     height = out.shape[0]
-    _box(
-        padded.reshape(padded.shape[0], -1),
-        taps.shape[0],
-        taps.shape[1],
-        padded.shape[2],
-        float(taps.flat[0]),
-        max(1, min(height, get_num_threads() * STRIPS_PER_THREAD)),
-        out.reshape(height, -1),
-    )
+    lo, hi, rounding = out_limits(out.dtype)
+    _box(src.image2d, src.cval_row, src.rows, src.cols, src.left, src.image.shape[2], float(src.cval),
+         taps.shape[0], taps.shape[1], float(taps.flat[0]),
+         max(1, min(height, get_num_threads() * PARTS_PER_THREAD)), STRIP, lo, hi, rounding,
+         out.reshape(height, -1))

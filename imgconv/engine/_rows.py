@@ -1,0 +1,67 @@
+"""Row helpers shared by the Numba engines: read a padded row through imgconv.border.Source's index maps,
+and store a float32 row into the output's type.
+
+Nothing here knows a border mode: a padded row is the image row `rows[p]` (or the cval row when -1),
+copied into the middle of a buffer, and its left/right edges are gathered from the buffer itself through
+`cols` (or set to a constant where cols is -1).  Every function is `inline="always"` so it is compiled into
+each engine's loop nest; `cache=True` like every jitted function here.
+"""
+
+import numpy as np
+from numba import njit
+
+#: Floats per block of an output row accumulated in L1 while every tap is added to it (8 KiB).
+CHUNK = 2048
+
+
+@njit(cache=True, inline="always")
+def source_row(image2d, cval_row, r):
+    """Row r of the image as a 1D array, or the cval row for r < 0 (constant border)."""
+    if r < 0:
+        return cval_row
+    return image2d[r]
+
+
+@njit(cache=True, inline="always")
+def fill_edges(buf, cols, left, width, channels, value):
+    """buf holds a padded row whose centre (columns left .. left+width-1) is filled; fill the edges."""
+    for q in range(left):
+        src = cols[q]
+        for c in range(channels):
+            buf[q * channels + c] = value if src < 0 else buf[(left + src) * channels + c]
+    for q in range(left + width, cols.shape[0]):
+        src = cols[q]
+        for c in range(channels):
+            buf[q * channels + c] = value if src < 0 else buf[(left + src) * channels + c]
+
+
+@njit(cache=True, inline="always")
+def fetch_row(image2d, cval_row, rows, cols, left, channels, cval, p, buf):
+    """Padded row p (widened to float32) into buf, which holds len(cols) * channels values."""
+    src = source_row(image2d, cval_row, rows[p])
+    n = src.shape[0]
+    centre = buf[left * channels : left * channels + n]
+    for m in range(n):
+        centre[m] = src[m]
+    fill_edges(buf, cols, left, n // channels, channels, cval)
+
+
+@njit(cache=True, inline="always")
+def store(acc, dst, lo, hi, rounding):
+    """dst[:] = acc, rounded half-to-even and clipped to [lo, hi] when rounding (integer outputs)."""
+    n = acc.shape[0]
+    if rounding:
+        for m in range(n):
+            dst[m] = min(max(np.rint(acc[m]), lo), hi)
+    else:
+        for m in range(n):
+            dst[m] = acc[m]
+
+
+def out_limits(dtype):
+    """(lo, hi, rounding) for store(): an integer output type is rounded and clipped to its range."""
+    dtype = np.dtype(dtype)
+    if dtype.kind in "ui":
+        info = np.iinfo(dtype)
+        return float(info.min), float(info.max), True
+    return -np.inf, np.inf, False
