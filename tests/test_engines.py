@@ -325,3 +325,37 @@ def test_constant_border_cval_outside_the_dtype(rng, algo, dtype):
         want = oracle(image, kernel, border="constant", cval=cval)
         np.testing.assert_allclose(got, want, rtol=0, atol=tolerance(np.maximum(image, abs(cval)), kernel),
                                    err_msg=f"cval={cval}")
+
+
+# --- integer results (convolve's dtype=): rounded half-to-even and clipped, straight from the engine ----
+
+
+def expected_integer(want, dtype):
+    info = np.iinfo(dtype)
+    return np.clip(np.rint(want), info.min, info.max)
+
+
+@pytest.mark.parametrize("out_dtype", [np.uint8, np.uint16, np.int16], ids=["u8", "u16", "i16"])
+@pytest.mark.parametrize("algo", GENERAL_ENGINES + ("separable", "sat"))
+def test_integer_output_is_rounded_and_clipped(rng, algo, out_dtype):
+    """The kernel's gain (1.6, or -1.3 for sat) pushes results below 0 and above white, so clipping shows.
+
+    Rounding is only checked away from .5 ties (within float32 tolerance of a tie either way is right).
+    """
+    image = random_image(rng, (23, 31, 3), "uint8" if out_dtype is np.uint8 else "uint16")
+    if algo == "sat":
+        kernels = [np.full((3, 4), 1.6 / 12), np.full((2, 2), -1.3 / 4)]
+    else:
+        kernels = [low_rank_kernel(rng, (3, 4), 2) * 0.5 + 0.1, low_rank_kernel(rng, (5, 2), 1)]
+    for kernel in kernels:
+        for border in ("reflect", "constant"):
+            got = imgconv.convolve(image, kernel, algo=algo, border=border, cval=7.0, dtype=out_dtype)
+            assert got.dtype == out_dtype and got.shape == image.shape
+            want = oracle(image, kernel, border=border, cval=7.0)
+            near_tie = np.abs(want - np.floor(want) - 0.5) < tolerance(image, kernel)
+            np.testing.assert_array_equal(got[~near_tie], expected_integer(want, out_dtype)[~near_tie],
+                                          err_msg=f"{kernel.shape} {border}")
+            info = np.iinfo(out_dtype)
+            clipped = np.clip(want[near_tie], info.min, info.max)
+            assert (np.abs(got[near_tie] - clipped) <= 0.5 + tolerance(image, kernel)).all()
+            assert (want < info.min).any() or (want > info.max).any() or out_dtype is np.int16
