@@ -18,7 +18,7 @@ from .engine.planner import Plan, plan
 from .errors import ImgconvError
 from .kernel import KernelInfo
 
-__all__ = ["convolve", "plan", "run_plan", "source_for"]
+__all__ = ["convolve", "plan", "run_plan", "run_fused", "source_for"]
 
 #: Image types the engines read directly (widening a row at a time); anything else is converted first.
 NATIVE_TYPES = (np.float32, np.uint8, np.uint16)
@@ -65,3 +65,24 @@ def run_plan(chosen: Plan, image: np.ndarray, *, border="reflect", cval=0.0, dty
     engine = importlib.import_module(f".engine.{chosen.algo}", __package__)
     engine.run(source, chosen, out)
     return out.reshape(image.shape)
+
+
+def run_fused(plans, image: np.ndarray, *, border="reflect", cval=0.0, magnitude_scale=None,
+              dtype=np.float32):
+    """Several same-sized kernels' plans in one direct pass over the image (imgconv.engine.direct.run_many).
+
+    Returns a list of responses (each like run_plan's), or, with `magnitude_scale`, the single image
+    sqrt(sum of squared responses) * magnitude_scale -- Sobel's gradient magnitude without the two
+    gradient images ever being stored.
+    """
+    from .engine import direct
+
+    planes = image if image.ndim == 3 else image[:, :, np.newaxis]
+    source = source_for(planes, plans[0].kernel.padding, border, cval)
+    if magnitude_scale is not None:
+        out = np.empty(planes.shape, dtype)
+        direct.run_many(source, plans, out, magnitude_scale)
+        return out.reshape(image.shape)
+    out = np.empty((len(plans),) + planes.shape, dtype)
+    direct.run_many(source, plans, out)
+    return [o.reshape(image.shape) for o in out]

@@ -18,16 +18,27 @@ from . import ALGORITHMS
 #: Largest rank the separable engine runs (r column/row pass pairs); beyond it direct or FFT win.
 MAX_SEPARABLE_RANK = 4
 
-# Rates measured on the reference machine (per second, both cores).  See benchmarks/fit_planner.py.
+# The cost model, fitted on the reference machine (2 cores, AVX2/AVX-512, 4K and 1080p images, both
+# threads) by `python benchmarks/fit_planner.py`, which times every engine on a grid of kernels and fits
+# seconds = values * PER_VALUE[algo] + work / RATES[algo] by non-negative least squares per engine
+# (values = H*W*C; work as in `work()`).  PER_VALUE is the memory traffic and per-pixel bookkeeping,
+# RATES the arithmetic throughput.  Only the ratios between engines matter for choosing.
 RATES = {
-    "direct": 12e9,  # multiply-adds per second in the direct loop nest
-    "separable": 6e9,  # multiply-adds per second in the fused column+row passes
-    "sat": 0.6e9,  # output values per second from running box sums
-    "fft": 0.35e9,  # n*log2(n) butterfly units per second, numpy's pocketfft on one core
-    "im2col": 2.0e9,  # patch-matrix bytes written and read per second
+    "direct": 90e9,  # multiply-adds per second (non-zero taps), register-blocked AVX loop
+    "separable": 60e9,  # multiply-adds per second of the column + row passes
+    "sat": 2.5e9,  # output values per second from the running box sums
+    "fft": 0.9e9,  # n*log2(n) units per second (numpy's pocketfft, one core, float32)
+    "im2col": 0.3e9,  # patch values per second (written, then read by the GEMV)
 }
-#: Fixed cost of any engine call: padding and writing the output (bytes/s of the copy).
-COPY_RATE = 8e9
+PER_VALUE = {
+    "direct": 0.55e-9,
+    "separable": 0.55e-9,
+    "sat": 0.3e-9,
+    "fft": 2.0e-9,
+    "im2col": 1.0e-9,
+}
+#: Kept for callers of the old model: bytes per second of a plain copy on the reference machine.
+COPY_RATE = 25e9
 
 
 @dataclass(frozen=True)
@@ -61,27 +72,33 @@ def why_not(algo: str, kernel: KernelInfo) -> str | None:
     return None
 
 
-def estimate(algo: str, kernel: KernelInfo, shape) -> float:
-    """Estimated seconds for `algo` on an image of `shape` (H, W[, C])."""
+def work(algo: str, kernel: KernelInfo, shape) -> float:
+    """The arithmetic an engine does on an image of `shape` (H, W[, C]), in its RATES unit."""
     height, width = shape[:2]
     channels = shape[2] if len(shape) > 2 else 1
     k1, k2 = kernel.shape
     values = height * width * channels
-    base = values * 4 * 3 / COPY_RATE  # read the image, write the padded copy, write the output
     if algo == "direct":
-        work = values * kernel.nonzero_taps
-    elif algo == "separable":
-        work = values * kernel.rank * (k1 + k2)
-    elif algo == "sat":
-        work = values
-    elif algo == "fft":
-        n = (height + k1) * (width + k2)
-        work = channels * 2.5 * n * math.log2(n)
-    elif algo == "im2col":
-        work = values * k1 * k2 * 4 * 2
-    else:
-        raise ValueError(algo)
-    return base + work / RATES[algo]
+        return values * max(1, kernel.nonzero_taps)
+    if algo == "separable":
+        return values * max(1, kernel.rank) * (k1 + k2)
+    if algo == "sat":
+        return values
+    if algo == "fft":
+        from .fft import fast_length
+
+        n = fast_length(height + k1 - 1) * fast_length(width + k2 - 1)
+        return channels * n * math.log2(max(n, 2))
+    if algo == "im2col":
+        return values * k1 * k2
+    raise ValueError(algo)
+
+
+def estimate(algo: str, kernel: KernelInfo, shape) -> float:
+    """Estimated seconds for `algo` on an image of `shape` (H, W[, C])."""
+    height, width = shape[:2]
+    channels = shape[2] if len(shape) > 2 else 1
+    return height * width * channels * PER_VALUE[algo] + work(algo, kernel, shape) / RATES[algo]
 
 
 def plan(kernel, image_shape, algo: str = "auto", correlate: bool = False) -> Plan:
@@ -108,3 +125,24 @@ def _reason(algo: str, info: KernelInfo) -> str:
         "direct": f"{k} kernel of rank {info.rank} is small enough that the direct loop is cheapest",
         "im2col": f"{k} kernel: im2col + GEMM estimated cheapest",
     }[algo]
+
+
+def fused_estimate(infos, image_shape) -> float | None:
+    """Seconds for the direct engine to run several same-sized kernels in one pass (None if it cannot)."""
+    if len(infos) < 2 or len({i.shape for i in infos}) != 1:
+        return None
+    height, width = image_shape[:2]
+    channels = image_shape[2] if len(image_shape) > 2 else 1
+    values = height * width * channels
+    taps = sum(max(1, i.nonzero_taps) for i in infos)
+    return values * PER_VALUE["direct"] + values * taps / RATES["direct"]
+
+
+def should_fuse(plans, image_shape, algo: str = "auto") -> bool:
+    """Run these plans' kernels as one direct pass (imgconv.engine.direct.run_many)?  Yes when every
+    kernel has the same shape and one pass is estimated cheaper than the separate passes (and the user
+    forced no engine other than direct)."""
+    if algo not in ("auto", "direct"):
+        return False
+    fused = fused_estimate([p.kernel for p in plans], image_shape)
+    return fused is not None and fused < sum(p.estimates[p.algo] for p in plans)
