@@ -3,14 +3,21 @@
 The rule for alpha: a filter that smooths (a weighted average, see Filter.smooths) filters alpha too,
 with colour premultiplied by alpha so transparent pixels cannot bleed dark fringes into the edges;
 every other filter leaves alpha exactly as it was.
+
+Fusion: when a filter has several kernels of one size (Sobel x and y) and the planner estimates one
+direct pass cheaper than separate passes (planner.should_fuse), they run together through
+convolution.run_fused; if the filter's finish is Sobel's scaled gradient magnitude, that is computed in
+the same pass, so neither gradient image is ever stored.  The pixels are the same either way.
 """
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
-from .convolution import run_plan
-from .engine.planner import plan
+from .convolution import NATIVE_TYPES, run_fused, run_plan
+from .engine.planner import Plan, plan, should_fuse
 from .filters import Filter
 from .kernel import KernelInfo
 
@@ -30,17 +37,31 @@ def apply_filter(pixels: np.ndarray, filt: Filter, full: float, *, alpha: bool =
         colour = colour[..., :3] @ LUMA
         colour = colour[..., np.newaxis]
     smooth_alpha = alpha and filt.smooths
-    source = colour.astype(np.float32)
+    # uint8/uint16/float32 go to the engines as they are: they widen one row at a time (no float32 copy
+    # of the whole image); finish steps that use `source` (unsharp) promote it to float32 themselves.
+    keep = colour.dtype.type in NATIVE_TYPES and not smooth_alpha
+    source = colour if keep else colour.astype(np.float32)
     if smooth_alpha:
         source = np.concatenate([source * (opacity / full), opacity], axis=-1)
 
-    responses = []
-    for kernel in filt.kernels:
-        chosen = plan(KernelInfo(kernel, correlate=filt.correlate), source.shape, algo=algo)
-        if on_plan:
+    plans = [plan(KernelInfo(kernel, correlate=filt.correlate), source.shape, algo=algo) for kernel in filt.kernels]
+    scale = _magnitude_scale(filt)
+    fuse = should_fuse(plans, source.shape, algo) or (
+        scale is not None and len(plans) == 1 and plans[0].algo == "direct")
+    if fuse:
+        note = f"fused: {len(plans)} kernel(s) in one direct pass" + (", magnitude included" if scale else "")
+        plans = [Plan("direct", p.kernel, note, p.estimates) for p in plans]
+    if on_plan:
+        for chosen in plans:
             on_plan(chosen)
-        responses.append(run_plan(chosen, source, border=border, cval=cval))
-    result = filt.finish(source, responses, full)
+    if fuse and scale is not None:
+        result = run_fused(plans, source, border=border, cval=cval, magnitude_scale=scale)
+    else:
+        if fuse:
+            responses = run_fused(plans, source, border=border, cval=cval)
+        else:
+            responses = [run_plan(chosen, source, border=border, cval=cval) for chosen in plans]
+        result = filt.finish(source, responses, full)
 
     if smooth_alpha:
         colour_out, opacity = result[..., :-1], result[..., -1:]
@@ -49,3 +70,13 @@ def apply_filter(pixels: np.ndarray, filt: Filter, full: float, *, alpha: bool =
     elif alpha:
         result = np.concatenate([result, opacity], axis=-1)
     return result
+
+
+def _magnitude_scale(filt: Filter):
+    """Sobel's finish is scale * sqrt(sum of squared responses): the scale, or None for any other finish."""
+    from .filters.sobel import _scaled_magnitude
+
+    finish = filt.finish
+    if isinstance(finish, functools.partial) and finish.func is _scaled_magnitude:
+        return float(finish.keywords["scale"])
+    return None
