@@ -25,11 +25,25 @@ from .kernel import KernelInfo
 LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 
 
+def srgb_to_linear(v: np.ndarray) -> np.ndarray:
+    """The sRGB transfer function (IEC 61966-2-1) undone: encoded 0..1 -> linear light 0..1."""
+    v = np.clip(v, 0.0, None)
+    return np.where(v <= 0.04045, v / 12.92, ((v + 0.055) / 1.055) ** 2.4).astype(np.float32)
+
+
+def linear_to_srgb(v: np.ndarray) -> np.ndarray:
+    """Linear light 0..1 -> sRGB-encoded 0..1 (the inverse of srgb_to_linear)."""
+    v = np.clip(v, 0.0, None)
+    return np.where(v <= 0.0031308, v * 12.92, 1.055 * v ** (1 / 2.4) - 0.055).astype(np.float32)
+
+
 def apply_filter(pixels: np.ndarray, filt: Filter, full: float, *, alpha: bool = False, algo="auto",
-                 border="reflect", cval=0.0, on_plan=None) -> np.ndarray:
+                 border="reflect", cval=0.0, on_plan=None, linear: bool = False) -> np.ndarray:
     """Filter an HxWxC image whose last channel is alpha if `alpha`; float32 result, not clipped.
 
     `full` is the value of white (255, 65535, 1.0); `on_plan(plan)` is told each engine choice.
+    `linear`: a filter that smooths averages light, not sRGB code values -- colour is decoded to linear
+    light before and encoded after (alpha is not a colour and stays as it is); other filters ignore it.
     """
     colour = pixels[..., :-1] if alpha else pixels
     opacity = pixels[..., -1:].astype(np.float32) if alpha else None
@@ -37,10 +51,14 @@ def apply_filter(pixels: np.ndarray, filt: Filter, full: float, *, alpha: bool =
         colour = colour[..., :3] @ LUMA
         colour = colour[..., np.newaxis]
     smooth_alpha = alpha and filt.smooths
+    linear = linear and filt.smooths
     # uint8/uint16/float32 go to the engines as they are: they widen one row at a time (no float32 copy
     # of the whole image); finish steps that use `source` (unsharp) promote it to float32 themselves.
-    keep = colour.dtype.type in NATIVE_TYPES and not smooth_alpha
+    keep = colour.dtype.type in NATIVE_TYPES and not smooth_alpha and not linear
     source = colour if keep else colour.astype(np.float32)
+    if linear:
+        source = srgb_to_linear(source / full) * full
+        cval = float(srgb_to_linear(np.float32(cval / full))) * full
     if smooth_alpha:
         source = np.concatenate([source * (opacity / full), opacity], axis=-1)
 
@@ -69,6 +87,9 @@ def apply_filter(pixels: np.ndarray, filt: Filter, full: float, *, alpha: bool =
         result = np.concatenate([colour_out, opacity], axis=-1)
     elif alpha:
         result = np.concatenate([result, opacity], axis=-1)
+    if linear:
+        channels = result.shape[-1] - 1 if alpha else result.shape[-1]
+        result[..., :channels] = linear_to_srgb(result[..., :channels] / full) * full
     return result
 
 

@@ -60,6 +60,13 @@ COMMON_OPTIONS = [
     click.option("--quality", type=click.IntRange(1, 100), default=95, show_default=True,
                  help="JPEG/WebP quality."),
     click.option("--overwrite", is_flag=True, help="Replace an existing output (even the input itself)."),
+    click.option("--in-place", is_flag=True, help="Write each output over its own input: give IN... and no OUT."),
+    click.option("--strip", is_flag=True, help="Drop metadata on purpose (EXIF, ICC profile, XMP, text)."),
+    click.option("--linear", is_flag=True,
+                 help="Blur in linear light (sRGB decoded, filtered, encoded again): no dark fringes between colours."),
+    click.option("--max-pixels", type=click.IntRange(min=0), metavar="N",
+                 help="Refuse images over N pixels, a decompression-bomb guard (default: Pillow's 178956970; 0: none)."),
+    click.option("--debug", is_flag=True, help="Show the traceback of an unexpected error."),
     click.option("--threads", type=click.IntRange(min=1), help="Threads for the engines (default: all cores)."),
     click.option("-v", "--verbose", is_flag=True, help="Print the chosen engine, why, and the time taken."),
 ]
@@ -155,8 +162,12 @@ def _run(paths, filters, settings):
     options = Options(**{f.name: settings.pop(f.name) for f in fields(Options) if f.name in settings})
     name = "+".join(f.name for f in filters)
     try:
-        jobs = plan_jobs(paths, out_dir=settings["out_dir"], template=settings["output_template"],
-                         fmt=settings["fmt"], filter_name=name)
+        if options.in_place:
+            jobs = _in_place_jobs(paths, settings)
+        else:
+            jobs = plan_jobs(paths, out_dir=settings["out_dir"], template=settings["output_template"],
+                             fmt=settings["fmt"], filter_name=name)
+        _check_output_names(jobs)
     except ImgconvError as e:
         raise CliError(str(e), exit_code=2) from None
     workers = min(settings["jobs"] or os.cpu_count() or 1, len(jobs))
@@ -185,6 +196,28 @@ def _run(paths, filters, settings):
         if len(jobs) == 1:
             raise CliError(summary.failed[0].error, exit_code=1)
         raise click.exceptions.Exit(1)
+
+
+def _in_place_jobs(paths, settings):
+    """--in-place: every input is its own output."""
+    from .batch import Job, expand_inputs
+    from .errors import ImgconvError
+
+    if settings["out_dir"] or "-" in paths:
+        raise ImgconvError("--in-place writes each output over its input: give files, no --out-dir or stdin")
+    jobs = [Job(source, source) for source, _ in expand_inputs(paths)]
+    if not jobs:
+        raise ImgconvError("--in-place: give the files to filter")
+    return jobs
+
+
+def _check_output_names(jobs):
+    """An output name imgconv cannot write is a usage error (exit 2), found before any file is read."""
+    from .io import output_format
+
+    for job in jobs:
+        if job.target != "-":
+            output_format(job.target)
 
 
 def _print_report(report, console=None):
@@ -350,7 +383,13 @@ def show(name):
 
 
 def main():
-    cli(prog_name="imgconv")
+    try:
+        cli(prog_name="imgconv")
+    except Exception as e:  # a bug outside any one file's processing: still one line, unless --debug
+        if "--debug" in sys.argv:
+            raise
+        CliError(f"internal error ({type(e).__name__}: {e}); run with --debug for the traceback").show()
+        sys.exit(1)
 
 
 if __name__ == "__main__":

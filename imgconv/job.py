@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 import time
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .apply import apply_filter
 from .errors import ImgconvError
 from .filters import Filter
-from .io import load, output_format, save, to_dtype
+from .io import as_rgb, load, output_format, save, to_dtype
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,11 @@ class Options:
     cval: float = 0.0
     quality: int = 95
     overwrite: bool = False
+    strip: bool = False  # drop metadata (EXIF, ICC, XMP, text) on purpose
+    linear: bool = False  # blurs average in linear light (sRGB decoded first, encoded after)
+    max_pixels: int | None = None  # decompression-bomb guard: None Pillow's limit, 0 no limit
+    in_place: bool = False  # the output may be the input itself
+    debug: bool = False  # print the traceback of an unexpected error (it is still reported as one line)
 
 
 @dataclass
@@ -36,42 +42,76 @@ class Report:
     megapixels: float = 0.0
 
 
-def check_target(source, target, overwrite: bool) -> None:
-    """Refuse to overwrite an input or an existing file unless the user said --overwrite."""
+def check_target(source, target, overwrite: bool, in_place: bool = False) -> None:
+    """Refuse to overwrite an input (unless --overwrite or --in-place) or an existing file (unless
+    --overwrite), and catch an unusable output name before any work is done."""
     output_format(target)
     target = Path(target)
     if target.is_dir():
         raise ImgconvError(f"{target}: is a directory; give an output file name")
-    if overwrite:
+    if not target.parent.is_dir():
+        raise ImgconvError(f"{target}: the folder {target.parent} does not exist")
+    if overwrite or not target.exists():
         return
-    if target.exists():
-        same = Path(source).exists() and os.path.samefile(source, target)
-        what = "is the input file" if same else "already exists"
-        raise ImgconvError(f"{target}: {what}; pass --overwrite to replace it")
+    same = str(source) != "-" and Path(source).exists() and os.path.samefile(source, target)
+    if same and in_place:
+        return
+    what = "is the input file" if same else "already exists"
+    raise ImgconvError(f"{target}: {what}; pass --overwrite to replace it")
 
 
 def process_file(source, target, filters, options: Options = Options()) -> Report:
-    """Load, apply one Filter (or a chain of them, without re-encoding in between), save."""
+    """Load, apply one Filter (or a chain of them, without re-encoding in between), save.
+
+    Every failure is an ImgconvError with a one-line message naming the file; a bug or an unforeseen
+    library error too ("internal error"), its traceback printed first when options.debug.
+    """
+    try:
+        return _process(source, target, filters, options)
+    except ImgconvError:
+        raise
+    except MemoryError:
+        raise ImgconvError(f"{source}: out of memory") from None
+    except Exception as e:  # noqa: BLE001 - reported against the file, never as a traceback
+        if options.debug:
+            traceback.print_exc()
+        raise ImgconvError(f"{source}: internal error ({type(e).__name__}: {e}); "
+                           "run with --debug for the traceback") from (e if options.debug else None)
+
+
+def _process(source, target, filters, options: Options) -> Report:
     chain = (filters,) if isinstance(filters, Filter) else tuple(filters)
     report = Report(str(source), str(target))
-    check_target(source, target, options.overwrite)
+    check_target(source, target, options.overwrite, options.in_place)
     clock = time.perf_counter()
-    picture = load(source)
+    picture = load(source, max_pixels=options.max_pixels)
     report.notes += picture.notes
-    report.megapixels = picture.pixels.shape[0] * picture.pixels.shape[1] / 1e6
+    height, width = picture.pixels.shape[:2]
+    report.megapixels = height * width / 1e6
     report.seconds["load"] = time.perf_counter() - clock
+    for filt in chain:
+        if filt.name == "box" and max(k.shape[0] for k in filt.kernels) > min(height, width):
+            size = filt.kernels[0].shape[0]
+            raise ImgconvError(f"{source}: box size {size} is larger than the {width}x{height} image")
+    if picture.cmyk and any(f.grey for f in chain):
+        picture = as_rgb(picture)  # luminance needs RGB
+    linear = options.linear and any(f.smooths for f in chain)
+    if linear and (picture.pixels.dtype.kind not in "u" or picture.cmyk):
+        report.notes.append("--linear applies to 8/16-bit RGB or grey images: float, 32-bit and CMYK are "
+                            "filtered as they are")
+        linear = False
 
     clock = time.perf_counter()
     result = picture.pixels
     for filt in chain:
         result = apply_filter(result, filt, picture.full, alpha=picture.alpha, algo=options.algo,
                               border=options.border, cval=options.cval * picture.full,
-                              on_plan=report.plans.append)
+                              on_plan=report.plans.append, linear=linear)
     pixels = to_dtype(result, picture.pixels.dtype)
     report.seconds["filter"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
-    alpha = picture.alpha
-    save(pixels, target, alpha=alpha, info=picture.info, quality=options.quality)
+    report.notes += save(pixels, target, alpha=picture.alpha, info=picture.info, quality=options.quality,
+                         cmyk=picture.cmyk and pixels.shape[2] == 4, strip=options.strip)
     report.seconds["save"] = time.perf_counter() - clock
     return report
