@@ -192,9 +192,7 @@ def _run(paths, filters, settings):
         progress.print_summary(summary)
     if summary.interrupted:
         raise CliError("interrupted; finished outputs are complete, none is partial", exit_code=130)
-    if summary.failed:
-        if len(jobs) == 1:
-            raise CliError(summary.failed[0].error, exit_code=1)
+    if summary.failed:  # each failure was already printed, as one line, by progress.advance
         raise click.exceptions.Exit(1)
 
 
