@@ -95,6 +95,7 @@ def _process(source, target, filters, options: Options) -> Report:
             raise ImgconvError(f"{source}: box size {size} is larger than the {width}x{height} image")
     if picture.cmyk and any(f.grey for f in chain):
         picture = as_rgb(picture)  # luminance needs RGB
+        report.notes += picture.notes
     linear = options.linear and any(f.smooths for f in chain)
     if linear and (picture.pixels.dtype.kind not in "u" or picture.cmyk):
         report.notes.append("--linear applies to 8/16-bit RGB or grey images: float, 32-bit and CMYK are "

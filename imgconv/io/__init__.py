@@ -21,6 +21,7 @@ import os
 import re
 import secrets
 import stat
+import struct
 import sys
 import warnings
 from contextlib import contextmanager
@@ -145,6 +146,8 @@ def _load_bytes(data: bytes, name: str, max_pixels, notes: list) -> Picture:
             except UnidentifiedImageError:
                 if data[:4] in (b"II*\0", b"MM\0*"):  # a TIFF Pillow cannot hold (float RGB, 16-bit LA...)
                     return _load_tiff(data, name, None, max_pixels, notes)
+                if data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR":
+                    _check_size(struct.unpack(">II", data[16:24]), name, max_pixels)
                 raise ImgconvError(f"{name}: not an image, or a format imgconv cannot read") from None
             with img:
                 _check_size(img.size, name, max_pixels)
@@ -259,7 +262,7 @@ def as_rgb(picture: Picture) -> Picture:
     """A CMYK picture as RGB (through its ICC profile when it has one), for filters that need colour."""
     if not picture.cmyk:
         return picture
-    notes = list(picture.notes)
+    notes: list = []  # only what this conversion did
     pixels, info = _cmyk_to_rgb(picture.pixels, picture.info, "the filter works on RGB luminance", notes)
     return Picture(pixels, alpha=False, info=info, notes=notes, cmyk=False)
 
@@ -490,6 +493,13 @@ def _pillow_params(fmt: str, meta: dict, quality: int, notes: list) -> dict:
         if "exif" in meta and _has_sub_ifds(meta["exif"]):
             params["compression"] = "raw"  # libtiff's writer cannot store EXIF sub-directories
             notes.append("TIFF written uncompressed to keep the EXIF sub-directories")
+        if "xmp" in meta:  # Pillow writes TIFF XMP (tag 700) only as one of the tags it is given as EXIF
+            exif = Image.Exif()
+            if "exif" in meta:
+                exif.load(meta["exif"])
+            exif[700] = meta["xmp"]
+            params["exif"] = exif.tobytes()
+            del params["xmp"]
     return params
 
 
