@@ -25,20 +25,21 @@ NATIVE_TYPES = (np.float32, np.uint8, np.uint16)
 
 
 def convolve(image, kernel, *, algo="auto", border="reflect", cval=0.0, correlate=False,
-             dtype=np.float32) -> np.ndarray:
+             dtype=np.float32, out=None) -> np.ndarray:
     """Convolve each channel of an HxW or HxWxC image with a 2D kernel; float32 result, not clipped.
 
     Identical (to float32 rounding) to `scipy.ndimage.convolve(channel, kernel, mode=border, cval=cval)`
     per channel, or `scipy.ndimage.correlate` with `correlate=True`, including even-sized kernels' origin.
     `dtype` is the result's type: an integer type (e.g. numpy.uint8) gets values rounded half-to-even and
     clipped to its range, written straight from the engine (no float32 result image in between).
+    `out`, if given, is an array of the image's shape (and its dtype is the result's) filled in place.
     """
     image = np.asarray(image)
     if image.ndim not in (2, 3) or image.size == 0:
         raise ImgconvError(f"image must be a non-empty HxW or HxWxC array, got shape {image.shape}")
     info = KernelInfo(kernel, correlate=correlate)
     chosen = plan(info, image.shape, algo=algo)
-    return run_plan(chosen, image, border=border, cval=cval, dtype=dtype)
+    return run_plan(chosen, image, border=border, cval=cval, dtype=dtype, out=out)
 
 
 def source_for(image: np.ndarray, padding, border="reflect", cval=0.0) -> Source:
@@ -57,11 +58,16 @@ def _representable(value: float, dtype) -> bool:
     return float(value).is_integer() and info.min <= value <= info.max
 
 
-def run_plan(chosen: Plan, image: np.ndarray, *, border="reflect", cval=0.0, dtype=np.float32) -> np.ndarray:
+def run_plan(chosen: Plan, image: np.ndarray, *, border="reflect", cval=0.0, dtype=np.float32,
+             out=None) -> np.ndarray:
     """Run an already-made plan on an image (so a caller can plan once and reuse it)."""
     planes = image if image.ndim == 3 else image[:, :, np.newaxis]
     source = source_for(planes, chosen.kernel.padding, border, cval)
-    out = np.empty(planes.shape, dtype)
+    if out is None:
+        out = np.empty(planes.shape, dtype)
+    elif out.shape != image.shape or not out.flags.c_contiguous:
+        raise ImgconvError(f"out must be a C-contiguous array of shape {image.shape}, got {out.shape}")
+    out = out.reshape(planes.shape)
     engine = importlib.import_module(f".engine.{chosen.algo}", __package__)
     engine.run(source, chosen, out)
     return out.reshape(image.shape)

@@ -63,5 +63,5 @@ def out_limits(dtype):
     dtype = np.dtype(dtype)
     if dtype.kind in "ui":
         info = np.iinfo(dtype)
-        return float(info.min), float(info.max), True
-    return -np.inf, np.inf, False
+        return np.float32(info.min), np.float32(info.max), True
+    return np.float32(-np.inf), np.float32(np.inf), False

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from ..errors import ImgconvError
 from ..kernel import KernelInfo
 from . import ALGORITHMS
+from .threads import single_blas_thread
 
 #: Largest rank the separable engine runs (r column/row pass pairs); beyond it direct or FFT win.
 MAX_SEPARABLE_RANK = 4
@@ -104,6 +105,8 @@ def estimate(algo: str, kernel: KernelInfo, shape) -> float:
 def plan(kernel, image_shape, algo: str = "auto", correlate: bool = False) -> Plan:
     """Choose the engine for `kernel` on an image of `image_shape`; `algo` forces one."""
     info = kernel if isinstance(kernel, KernelInfo) else KernelInfo(kernel, correlate=correlate)
+    with single_blas_thread():  # the SVDs behind rank and factors: see imgconv.engine.threads
+        info.rank, info.factors  # noqa: B018  (computed once here, cached on the KernelInfo)
     if algo != "auto" and algo not in ALGORITHMS:
         raise ImgconvError(f"unknown algorithm {algo!r}; choose from auto, {', '.join(ALGORITHMS)}")
     estimates = {a: estimate(a, info, image_shape) for a in ALGORITHMS if why_not(a, info) is None}
