@@ -30,6 +30,7 @@ IMAGE_HW = (23, 31)
 CVAL = 0.37
 #: Engines that take any kernel (separable needs rank <= MAX_SEPARABLE_RANK, sat a box).
 GENERAL_ENGINES = ("direct", "im2col", "fft")
+ALL_ENGINES = GENERAL_ENGINES + ("separable", "sat")
 
 
 def shape_id(shape):
@@ -335,12 +336,14 @@ def expected_integer(want, dtype):
     return np.clip(np.rint(want), info.min, info.max)
 
 
-@pytest.mark.parametrize("out_dtype", [np.uint8, np.uint16, np.int16], ids=["u8", "u16", "i16"])
-@pytest.mark.parametrize("algo", GENERAL_ENGINES + ("separable", "sat"))
+@pytest.mark.parametrize("algo, out_dtype", [(a, np.uint8) for a in ALL_ENGINES] + [
+    (a, np.uint16) for a in ("fft", "im2col")], ids=lambda x: x if isinstance(x, str) else np.dtype(x).name)
 def test_integer_output_is_rounded_and_clipped(rng, algo, out_dtype):
     """The kernel's gain (1.6, or -1.3 for sat) pushes results below 0 and above white, so clipping shows.
 
     Rounding is only checked away from .5 ties (within float32 tolerance of a tie either way is right).
+    Output type == input type.  uint16 only on the numpy engines: on the Numba engines every (input,
+    output) type pair is one more compilation, 5-13 s each on a cold cache, and the store is generic.
     """
     image = random_image(rng, (23, 31, 3), "uint8" if out_dtype is np.uint8 else "uint16")
     if algo == "sat":
@@ -358,4 +361,4 @@ def test_integer_output_is_rounded_and_clipped(rng, algo, out_dtype):
             info = np.iinfo(out_dtype)
             clipped = np.clip(want[near_tie], info.min, info.max)
             assert (np.abs(got[near_tie] - clipped) <= 0.5 + tolerance(image, kernel)).all()
-            assert (want < info.min).any() or (want > info.max).any() or out_dtype is np.int16
+            assert (want < info.min).any() or (want > info.max).any()
