@@ -163,3 +163,76 @@ def test_input_not_modified(rng):
     for filt in (blur(1.0), sharpen(), sobel("x"), unsharp(threshold=0.1)):
         apply_filter(image, filt, 1.0, alpha=True)
     np.testing.assert_array_equal(image, before)
+
+
+# --- fused kernels (several same-sized kernels, or Sobel's magnitude, in one direct pass) -------------
+
+
+def _difference(source, responses, full):
+    """A module-level finish for a two-kernel test filter: response 0 minus response 1."""
+    return responses[0] - responses[1]
+
+
+@pytest.mark.parametrize("algo", ["auto", "direct", "fft", "separable"])
+@pytest.mark.parametrize("border", ["reflect", "constant", "wrap"])
+def test_sobel_same_pixels_fused_or_not(rng, algo, border):
+    """Whether the planner fuses Sobel x/y (and the magnitude) into one pass or not, the pixels are scipy's."""
+    image = random_image(rng, (23, 31, 3), "uint8")
+    luma = sum(w * image[..., c].astype(float) for c, w in enumerate(BT601))
+    gx = ndimage.convolve(luma, SOBEL_X, mode=border, cval=40.0)
+    gy = ndimage.convolve(luma, SOBEL_Y, mode=border, cval=40.0)
+    for axis, want in (("both", np.hypot(gx, gy) / np.sqrt(20)), ("x", np.abs(gx) / 4), ("y", np.abs(gy) / 4)):
+        plans = []
+        out = apply_filter(image, sobel(axis), 255, algo=algo, border=border, cval=40.0, on_plan=plans.append)
+        assert out.shape == (23, 31, 1) and out.dtype == np.float32
+        np.testing.assert_allclose(out[..., 0], want, rtol=0, atol=2e-3, err_msg=f"{axis}: {plans}")
+        if algo != "auto":
+            assert [p.algo for p in plans] == [algo] * len(sobel(axis).kernels)  # a forced engine is kept
+
+
+@pytest.mark.parametrize("algo", ["auto", "direct", "im2col"])
+def test_several_kernels_same_pixels_fused_or_not(rng, algo):
+    """A filter of two same-sized kernels: every response reaches the finish step as scipy computes it."""
+    from imgconv.filters import Filter
+
+    k1, k2 = rng.standard_normal((2, 5, 5))
+    filt = Filter("difference", (k1, k2), finish=_difference)
+    image = random_image(rng, (40, 50, 2), "uint16")
+    out = apply_filter(image, filt, 65535, algo=algo, border="mirror")
+    for c in range(2):
+        plane = image[..., c].astype(float)
+        want = ndimage.convolve(plane, k1, mode="mirror") - ndimage.convolve(plane, k2, mode="mirror")
+        np.testing.assert_allclose(out[..., c], want, rtol=0, atol=2 * tolerance(image, k1 + k2))
+
+
+# --- linear light ------------------------------------------------------------------------------------
+
+
+def srgb_encode(v):
+    """IEC 61966-2-1, by hand."""
+    return np.where(v <= 0.0031308, 12.92 * v, 1.055 * np.power(v, 1 / 2.4) - 0.055)
+
+
+@pytest.mark.parametrize("dtype", list(DTYPES))
+def test_linear_blur_averages_light(dtype):
+    """A fine black/white checkerboard box-blurred in linear light is 50% light: sRGB 0.7354 of white,
+    not the 0.5 an average of code values gives."""
+    kind, full = DTYPES[dtype]
+    board = ((np.indices((16, 16)).sum(axis=0) % 2) * full).astype(kind)
+    image = np.repeat(board[..., None], 3, axis=-1)
+    out = apply_filter(image, box(2), full, linear=True, border="wrap")
+    np.testing.assert_allclose(out, srgb_encode(0.5) * full, rtol=1e-4)
+    np.testing.assert_allclose(apply_filter(image, box(2), full, border="wrap"), 0.5 * full, rtol=1e-5)
+
+
+def test_linear_keeps_alpha_and_ignores_non_smoothing_filters(rng):
+    image, full = red_square("uint8", background=(1, 1, 1))
+    plain = apply_filter(image, blur(1.5), full, alpha=True)
+    linear = apply_filter(image, blur(1.5), full, alpha=True, linear=True)
+    np.testing.assert_allclose(linear[..., 3], plain[..., 3], rtol=0, atol=1e-3)  # alpha is not colour
+    visible = linear[..., 3] > 0
+    np.testing.assert_allclose(linear[..., 0][visible], full, rtol=1e-4)  # still no halo
+    np.testing.assert_allclose(linear[..., 1:3][visible], 0.0, atol=0.05)
+    other = random_image(rng, (12, 13, 3), "uint8")
+    for filt in (sharpen(), sobel("both"), emboss(), unsharp()):
+        np.testing.assert_array_equal(apply_filter(other, filt, 255, linear=True), apply_filter(other, filt, 255))
