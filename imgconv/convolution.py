@@ -62,11 +62,14 @@ def run_plan(chosen: Plan, image: np.ndarray, *, border="reflect", cval=0.0, dty
              out=None) -> np.ndarray:
     """Run an already-made plan on an image (so a caller can plan once and reuse it)."""
     planes = image if image.ndim == 3 else image[:, :, np.newaxis]
-    source = source_for(planes, chosen.kernel.padding, border, cval)
     if out is None:
         out = np.empty(planes.shape, dtype)
     elif out.shape != image.shape or not out.flags.c_contiguous:
         raise ImgconvError(f"out must be a C-contiguous array of shape {image.shape}, got {out.shape}")
+    elif np.may_share_memory(out, image):
+        # The Numba engines read the image while they write out: filtering in place needs a copy.
+        planes = planes.copy()
+    source = source_for(planes, chosen.kernel.padding, border, cval)
     out = out.reshape(planes.shape)
     engine = importlib.import_module(f".engine.{chosen.algo}", __package__)
     engine.run(source, chosen, out)

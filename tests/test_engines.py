@@ -362,3 +362,29 @@ def test_integer_output_is_rounded_and_clipped(rng, algo, out_dtype):
             clipped = np.clip(want[near_tie], info.min, info.max)
             assert (np.abs(got[near_tie] - clipped) <= 0.5 + tolerance(image, kernel)).all()
             assert (want < info.min).any() or (want > info.max).any()
+
+
+# --- convolve(out=) ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("algo", ALL_ENGINES)
+def test_out_is_filled_in_place(rng, algo):
+    image = random_image(rng, IMAGE_HW + (3,), "float32")
+    kernel = np.full((5, 4), 0.05)
+    out = np.full(image.shape, np.nan, np.float32)
+    result = imgconv.convolve(image, kernel, algo=algo, out=out)
+    assert np.shares_memory(result, out)
+    np.testing.assert_allclose(out, oracle(image, kernel), rtol=0, atol=tolerance(image, kernel))
+    with pytest.raises(ImgconvError, match="out"):
+        imgconv.convolve(image, kernel, algo=algo, out=np.empty((23, 30, 3), np.float32))
+
+
+@pytest.mark.parametrize("layout", ["grey", "rgb"])
+@pytest.mark.parametrize("algo", ALL_ENGINES)
+def test_out_may_be_the_image_itself(rng, algo, layout):
+    """convolve(image, k, out=image) filters in place: every output must still see the original pixels."""
+    image = random_image(rng, (200, 31) + LAYOUTS[layout], "float32")
+    kernel = np.full((5, 4), 0.05)
+    want = oracle(image, kernel)
+    imgconv.convolve(image, kernel, algo=algo, out=image)
+    np.testing.assert_allclose(image, want, rtol=0, atol=tolerance(want, kernel))
