@@ -153,6 +153,9 @@ def _load_bytes(data: bytes, name: str, max_pixels, notes: list) -> Picture:
                 _check_size(img.size, name, max_pixels)
                 if getattr(img, "n_frames", 1) > 1:
                     notes.append(f"only the first of {img.n_frames} frames is filtered")
+                if img.format == "PNG":
+                    for _ in png16.chunks(data):  # every chunk's CRC: Pillow does not check IDAT's
+                        pass
                 if img.format == "PNG" and img.tile and img.tile[0][3] in PNG16_RAWMODES:
                     pixels, meta = png16.decode(data)
                     return _wide_picture(pixels, meta, alpha=pixels.shape[2] in (2, 4), cmyk=False, notes=notes)
