@@ -65,3 +65,55 @@ def out_limits(dtype):
         info = np.iinfo(dtype)
         return np.float32(info.min), np.float32(info.max), True
     return np.float32(-np.inf), np.float32(np.inf), False
+
+
+# Weighted sums of shifted rows, the inner loops of every engine: acc (=|+=) sum_j w_j * s_j.
+# `first` (loop-invariant, so LLVM unswitches it) assigns instead of adding: no pass to zero acc.
+# Taking eight or four source rows per sweep keeps the weights in registers and loads/stores the
+# accumulator once per eight taps instead of once per tap (register blocking along the taps).
+
+
+@njit(cache=True, inline="always")
+def comb8(acc, first, s0, s1, s2, s3, s4, s5, s6, s7, w0, w1, w2, w3, w4, w5, w6, w7):
+    n = acc.shape[0]
+    if first:
+        for m in range(n):
+            acc[m] = (w0 * s0[m] + w1 * s1[m] + w2 * s2[m] + w3 * s3[m]) + (
+                w4 * s4[m] + w5 * s5[m] + w6 * s6[m] + w7 * s7[m])
+    else:
+        for m in range(n):
+            acc[m] += (w0 * s0[m] + w1 * s1[m] + w2 * s2[m] + w3 * s3[m]) + (
+                w4 * s4[m] + w5 * s5[m] + w6 * s6[m] + w7 * s7[m])
+
+
+@njit(cache=True, inline="always")
+def comb4(acc, first, s0, s1, s2, s3, w0, w1, w2, w3):
+    n = acc.shape[0]
+    if first:
+        for m in range(n):
+            acc[m] = w0 * s0[m] + w1 * s1[m] + w2 * s2[m] + w3 * s3[m]
+    else:
+        for m in range(n):
+            acc[m] += w0 * s0[m] + w1 * s1[m] + w2 * s2[m] + w3 * s3[m]
+
+
+@njit(cache=True, inline="always")
+def comb2(acc, first, s0, s1, w0, w1):
+    n = acc.shape[0]
+    if first:
+        for m in range(n):
+            acc[m] = w0 * s0[m] + w1 * s1[m]
+    else:
+        for m in range(n):
+            acc[m] += w0 * s0[m] + w1 * s1[m]
+
+
+@njit(cache=True, inline="always")
+def comb1(acc, first, s0, w0):
+    n = acc.shape[0]
+    if first:
+        for m in range(n):
+            acc[m] = w0 * s0[m]
+    else:
+        for m in range(n):
+            acc[m] += w0 * s0[m]

@@ -8,9 +8,10 @@ padded image is never built and each source row is read from memory once per str
 The loop nest is blocked for registers and caches:
   * taps are the outer loop and a CHUNK of contiguous outputs (8 KiB, in L1) the inner loop, which LLVM
     turns into AVX FMAs; zero taps are skipped;
-  * taps are taken eight (or four) at a time, `acc += w0*s0 + ... + w7*s7`: the eight kernel values sit
-    in registers and the accumulator is loaded and stored once per eight taps instead of every tap
-    (a 3x3 kernel is one sweep of eight taps plus one);
+  * taps are taken eight (four, two) at a time, `acc += w0*s0 + ... + w7*s7`: the eight kernel values sit
+    in registers and the accumulator is loaded and stored once per eight taps instead of every tap, and
+    the first sweep assigns instead of adding to a zeroed block (a 3x3 sharpen, 5 non-zero taps, is two
+    sweeps; a dense 15x15 is 29 sweeps of eight taps instead of 225);
   * several kernels of the same size can run in the same pass over the image (`run_many`), sharing the
     ring of padded rows: Sobel x and y, with their gradient magnitude computed before the store, read
     and write the image once.
@@ -21,31 +22,12 @@ import numpy as np
 from numba import get_num_threads, njit, prange
 
 from ..border import Source
-from ._rows import CHUNK, fetch_row, out_limits, store
+from ._rows import CHUNK, comb1, comb2, comb4, comb8, fetch_row, out_limits, store
 
 #: Row ranges per thread (prange items).
 PARTS_PER_THREAD = 2
 #: combine codes for _direct: write every kernel's response, or sqrt(sum of squares) * scale.
 STACK, MAGNITUDE = 0, 1
-
-
-@njit(cache=True, inline="always")
-def _axpy8(acc, s0, s1, s2, s3, s4, s5, s6, s7, w0, w1, w2, w3, w4, w5, w6, w7):
-    for m in range(acc.shape[0]):
-        acc[m] += (w0 * s0[m] + w1 * s1[m] + w2 * s2[m] + w3 * s3[m]) + (
-            w4 * s4[m] + w5 * s5[m] + w6 * s6[m] + w7 * s7[m])
-
-
-@njit(cache=True, inline="always")
-def _axpy4(acc, s0, s1, s2, s3, w0, w1, w2, w3):
-    for m in range(acc.shape[0]):
-        acc[m] += w0 * s0[m] + w1 * s1[m] + w2 * s2[m] + w3 * s3[m]
-
-
-@njit(cache=True, inline="always")
-def _axpy1(acc, s0, w0):
-    for m in range(acc.shape[0]):
-        acc[m] += w0 * s0[m]
 
 
 @njit(cache=True, inline="always")
@@ -57,32 +39,38 @@ def _tap(ring, i, k1, tap_u, tap_off, j, start, n):
 
 @njit(cache=True, inline="always")
 def _correlate_block(ring, i, k1, tap_u, tap_off, tap_w, count, start, acc):
-    """acc = sum over the kernel's `count` non-zero taps of weight * shifted ring row."""
+    """acc = sum over the kernel's `count` non-zero taps of weight * shifted ring row (eight, four, two
+    or one taps per sweep over acc; the first sweep assigns)."""
     n = acc.shape[0]
-    acc[:] = 0.0
+    if count == 0:
+        acc[:] = 0.0
+        return
     j = 0
     while j + 8 <= count:
-        _axpy8(acc, _tap(ring, i, k1, tap_u, tap_off, j, start, n),
-               _tap(ring, i, k1, tap_u, tap_off, j + 1, start, n),
-               _tap(ring, i, k1, tap_u, tap_off, j + 2, start, n),
-               _tap(ring, i, k1, tap_u, tap_off, j + 3, start, n),
-               _tap(ring, i, k1, tap_u, tap_off, j + 4, start, n),
-               _tap(ring, i, k1, tap_u, tap_off, j + 5, start, n),
-               _tap(ring, i, k1, tap_u, tap_off, j + 6, start, n),
-               _tap(ring, i, k1, tap_u, tap_off, j + 7, start, n),
-               tap_w[j], tap_w[j + 1], tap_w[j + 2], tap_w[j + 3],
-               tap_w[j + 4], tap_w[j + 5], tap_w[j + 6], tap_w[j + 7])
+        comb8(acc, j == 0, _tap(ring, i, k1, tap_u, tap_off, j, start, n),
+              _tap(ring, i, k1, tap_u, tap_off, j + 1, start, n),
+              _tap(ring, i, k1, tap_u, tap_off, j + 2, start, n),
+              _tap(ring, i, k1, tap_u, tap_off, j + 3, start, n),
+              _tap(ring, i, k1, tap_u, tap_off, j + 4, start, n),
+              _tap(ring, i, k1, tap_u, tap_off, j + 5, start, n),
+              _tap(ring, i, k1, tap_u, tap_off, j + 6, start, n),
+              _tap(ring, i, k1, tap_u, tap_off, j + 7, start, n),
+              tap_w[j], tap_w[j + 1], tap_w[j + 2], tap_w[j + 3],
+              tap_w[j + 4], tap_w[j + 5], tap_w[j + 6], tap_w[j + 7])
         j += 8
     if j + 4 <= count:
-        _axpy4(acc, _tap(ring, i, k1, tap_u, tap_off, j, start, n),
-               _tap(ring, i, k1, tap_u, tap_off, j + 1, start, n),
-               _tap(ring, i, k1, tap_u, tap_off, j + 2, start, n),
-               _tap(ring, i, k1, tap_u, tap_off, j + 3, start, n),
-               tap_w[j], tap_w[j + 1], tap_w[j + 2], tap_w[j + 3])
+        comb4(acc, j == 0, _tap(ring, i, k1, tap_u, tap_off, j, start, n),
+              _tap(ring, i, k1, tap_u, tap_off, j + 1, start, n),
+              _tap(ring, i, k1, tap_u, tap_off, j + 2, start, n),
+              _tap(ring, i, k1, tap_u, tap_off, j + 3, start, n),
+              tap_w[j], tap_w[j + 1], tap_w[j + 2], tap_w[j + 3])
         j += 4
-    while j < count:
-        _axpy1(acc, _tap(ring, i, k1, tap_u, tap_off, j, start, n), tap_w[j])
-        j += 1
+    if j + 2 <= count:
+        comb2(acc, j == 0, _tap(ring, i, k1, tap_u, tap_off, j, start, n),
+              _tap(ring, i, k1, tap_u, tap_off, j + 1, start, n), tap_w[j], tap_w[j + 1])
+        j += 2
+    if j < count:
+        comb1(acc, j == 0, _tap(ring, i, k1, tap_u, tap_off, j, start, n), tap_w[j])
 
 
 @njit(parallel=True, fastmath=True, cache=True)
@@ -105,6 +93,12 @@ def _direct(image2d, cval_row, rows, cols, left, channels, cval, k1, tap_u, tap_
             fetch_row(image2d, cval_row, rows, cols, left, channels, cval, p, ring[p % k1])
             for start in range(0, span, CHUNK):
                 n = min(CHUNK, span - start)
+                if combine == STACK and not rounding:
+                    # float output: accumulate straight into it (no block to copy out afterwards)
+                    for k in range(kernels):
+                        _correlate_block(ring, i, k1, tap_u[k], tap_off[k], tap_w[k], counts[k], start,
+                                         out[k, i, start : start + n])
+                    continue
                 for k in range(kernels):
                     _correlate_block(ring, i, k1, tap_u[k], tap_off[k], tap_w[k], counts[k], start, acc[k, :n])
                 if combine == MAGNITUDE:

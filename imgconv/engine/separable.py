@@ -21,63 +21,82 @@ import numpy as np
 from numba import get_num_threads, njit, prange
 
 from ..border import Source
-from ._rows import CHUNK, fill_edges, out_limits, source_row, store
+from ._rows import CHUNK, comb1, comb2, comb4, comb8, fill_edges, out_limits, source_row, store
 
 #: Row ranges per thread (prange items): more than one evens out the load when a core is busy elsewhere.
 PARTS_PER_THREAD = 2
 #: Upper bound of a strip's column-pass tile (per thread).
 TILE_BYTES = 8 * 2**20
+#: Budget for the k1 source rows one output row reads (L2 is 1 MiB per core on the reference machine).
+L2_BYTES = 640 * 2**10
 #: Values per column block in the column pass: k1 blocks of the source stay in L2 while it runs.
-COLUMN_CHUNK = 1024
-
-
-@njit(cache=True, inline="always")
-def _axpy4(acc, s0, s1, s2, s3, w0, w1, w2, w3):
-    for m in range(acc.shape[0]):
-        acc[m] += w0 * s0[m] + w1 * s1[m] + w2 * s2[m] + w3 * s3[m]
-
-
-@njit(cache=True, inline="always")
-def _axpy1(acc, s0, w0):
-    for m in range(acc.shape[0]):
-        acc[m] += w0 * s0[m]
+COLUMN_CHUNK = 2048
 
 
 @njit(cache=True, inline="always")
 def _column_pass(image2d, cval_row, rows, i, weights, start, acc):
     """acc = sum_u weights[u] * source row (rows[i + u])[start : start + len(acc)]."""
     n = acc.shape[0]
-    acc[:] = 0.0
     k1 = weights.shape[0]
     u = 0
-    while u + 4 <= k1:
-        s0 = source_row(image2d, cval_row, rows[i + u])[start : start + n]
-        s1 = source_row(image2d, cval_row, rows[i + u + 1])[start : start + n]
-        s2 = source_row(image2d, cval_row, rows[i + u + 2])[start : start + n]
-        s3 = source_row(image2d, cval_row, rows[i + u + 3])[start : start + n]
-        _axpy4(acc, s0, s1, s2, s3, weights[u], weights[u + 1], weights[u + 2], weights[u + 3])
+    while u + 8 <= k1:
+        comb8(acc, u == 0,
+              source_row(image2d, cval_row, rows[i + u])[start : start + n],
+              source_row(image2d, cval_row, rows[i + u + 1])[start : start + n],
+              source_row(image2d, cval_row, rows[i + u + 2])[start : start + n],
+              source_row(image2d, cval_row, rows[i + u + 3])[start : start + n],
+              source_row(image2d, cval_row, rows[i + u + 4])[start : start + n],
+              source_row(image2d, cval_row, rows[i + u + 5])[start : start + n],
+              source_row(image2d, cval_row, rows[i + u + 6])[start : start + n],
+              source_row(image2d, cval_row, rows[i + u + 7])[start : start + n],
+              weights[u], weights[u + 1], weights[u + 2], weights[u + 3],
+              weights[u + 4], weights[u + 5], weights[u + 6], weights[u + 7])
+        u += 8
+    if u + 4 <= k1:
+        comb4(acc, u == 0,
+              source_row(image2d, cval_row, rows[i + u])[start : start + n],
+              source_row(image2d, cval_row, rows[i + u + 1])[start : start + n],
+              source_row(image2d, cval_row, rows[i + u + 2])[start : start + n],
+              source_row(image2d, cval_row, rows[i + u + 3])[start : start + n],
+              weights[u], weights[u + 1], weights[u + 2], weights[u + 3])
         u += 4
-    while u < k1:
-        _axpy1(acc, source_row(image2d, cval_row, rows[i + u])[start : start + n], weights[u])
-        u += 1
+    if u + 2 <= k1:
+        comb2(acc, u == 0,
+              source_row(image2d, cval_row, rows[i + u])[start : start + n],
+              source_row(image2d, cval_row, rows[i + u + 1])[start : start + n],
+              weights[u], weights[u + 1])
+        u += 2
+    if u < k1:
+        comb1(acc, u == 0, source_row(image2d, cval_row, rows[i + u])[start : start + n], weights[u])
 
 
 @njit(cache=True, inline="always")
-def _row_pass(buf, weights, channels, start, acc):
-    """acc += sum_v weights[v] * buf[start + v*channels : ... + len(acc)]."""
+def _row_pass(buf, weights, channels, start, first, acc):
+    """acc (=|+=) sum_v weights[v] * buf[start + v*channels : ... + len(acc)]."""
     n = acc.shape[0]
     k2 = weights.shape[0]
+    c = channels
     v = 0
-    while v + 4 <= k2:
-        a = start + v * channels
-        _axpy4(acc, buf[a : a + n], buf[a + channels : a + channels + n],
-               buf[a + 2 * channels : a + 2 * channels + n], buf[a + 3 * channels : a + 3 * channels + n],
-               weights[v], weights[v + 1], weights[v + 2], weights[v + 3])
+    while v + 8 <= k2:
+        a = start + v * c
+        comb8(acc, first and v == 0, buf[a : a + n], buf[a + c : a + c + n], buf[a + 2 * c : a + 2 * c + n],
+              buf[a + 3 * c : a + 3 * c + n], buf[a + 4 * c : a + 4 * c + n], buf[a + 5 * c : a + 5 * c + n],
+              buf[a + 6 * c : a + 6 * c + n], buf[a + 7 * c : a + 7 * c + n],
+              weights[v], weights[v + 1], weights[v + 2], weights[v + 3],
+              weights[v + 4], weights[v + 5], weights[v + 6], weights[v + 7])
+        v += 8
+    if v + 4 <= k2:
+        a = start + v * c
+        comb4(acc, first and v == 0, buf[a : a + n], buf[a + c : a + c + n], buf[a + 2 * c : a + 2 * c + n],
+              buf[a + 3 * c : a + 3 * c + n], weights[v], weights[v + 1], weights[v + 2], weights[v + 3])
         v += 4
-    while v < k2:
-        a = start + v * channels
-        _axpy1(acc, buf[a : a + n], weights[v])
-        v += 1
+    if v + 2 <= k2:
+        a = start + v * c
+        comb2(acc, first and v == 0, buf[a : a + n], buf[a + c : a + c + n], weights[v], weights[v + 1])
+        v += 2
+    if v < k2:
+        a = start + v * c
+        comb1(acc, first and v == 0, buf[a : a + n], weights[v])
 
 
 @njit(parallel=True, fastmath=True, cache=True)
@@ -111,17 +130,20 @@ def _separable(image2d, cval_row, rows, cols, left, channels, cval, columns, row
                 for start in range(0, span, CHUNK):
                     n = min(CHUNK, span - start)
                     block = acc[:n]
-                    block[:] = 0.0
                     for t in range(rank):
-                        _row_pass(tile[t, r], row_taps[t], channels, start, block)
+                        _row_pass(tile[t, r], row_taps[t], channels, start, t == 0, block)
                     store(block, row_out[start : start + n], lo, hi, rounding)
 
 
-def strip_rows(k1: int, rank: int, padded_span: int) -> int:
-    """Rows per strip: twice the kernel height (so re-reading k1-1 rows per strip costs little), at
-    least 16, and a tile of at most TILE_BYTES."""
+def strip_rows(k1: int, rank: int, padded_span: int, source_row_bytes: int) -> int:
+    """Rows per strip.  One when the k1 source rows an output row reads fit in L2 together (the next
+    output row then finds k1-1 of them still there, and nothing is read twice from memory); otherwise a
+    tall strip swept column block by column block (a tile of at most TILE_BYTES per thread), re-reading
+    only k1-1 rows per strip."""
+    if k1 * source_row_bytes <= L2_BYTES:
+        return 1
     cap = max(1, TILE_BYTES // (4 * rank * padded_span))
-    return max(1, min(max(16, 2 * k1), cap))
+    return max(1, min(max(16, 4 * k1), cap))
 
 
 def run(padded, plan, out: np.ndarray) -> None:
@@ -132,7 +154,7 @@ def run(padded, plan, out: np.ndarray) -> None:
     lo, hi, rounding = out_limits(out.dtype)
     channels = src.image.shape[2]
     parts = max(1, min(height, get_num_threads() * PARTS_PER_THREAD))
-    strip = strip_rows(columns.shape[1], columns.shape[0], len(src.cols) * channels)
+    strip = strip_rows(columns.shape[1], columns.shape[0], len(src.cols) * channels, src.image2d[0].nbytes)
     _separable(
         src.image2d, src.cval_row, src.rows, src.cols, src.left, channels, np.float32(src.cval),
         np.ascontiguousarray(columns, np.float32), np.ascontiguousarray(rows, np.float32),
