@@ -4,7 +4,8 @@ The border is described once, by imgconv.border.Source (the image plus, per padd
 image row/column it copies), and every engine reads padded rows through it: the Numba engines gather
 each padded row into a small cache-resident buffer as they go, so the padded image is never built
 (one full-image copy saved); fft and im2col, which need it whole, call Source.materialize().
-uint8 and uint16 images are passed as they are and widened to float32 one row at a time.
+uint8 images are passed as they are and widened to float32 one row at a time (the uint8 fast path);
+other types (uint16 included: rarer, and each type is one more Numba compilation) are converted first.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from .kernel import KernelInfo
 __all__ = ["convolve", "plan", "run_plan", "run_fused", "source_for"]
 
 #: Image types the engines read directly (widening a row at a time); anything else is converted first.
-NATIVE_TYPES = (np.float32, np.uint8, np.uint16)
+NATIVE_TYPES = (np.float32, np.uint8)
 
 
 def convolve(image, kernel, *, algo="auto", border="reflect", cval=0.0, correlate=False,

@@ -30,14 +30,14 @@ PARTS_PER_THREAD = 2
 STACK, MAGNITUDE = 0, 1
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _tap(ring, i, k1, tap_u, tap_off, j, start, n):
     """The n ring values tap j reads for outputs start .. start+n-1 of output row i."""
     a = start + tap_off[j]
     return ring[(i + tap_u[j]) % k1][a : a + n]
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _correlate_block(ring, i, k1, tap_u, tap_off, tap_w, count, start, acc):
     """acc = sum over the kernel's `count` non-zero taps of weight * shifted ring row (eight, four, two
     or one taps per sweep over acc; the first sweep assigns)."""

@@ -24,19 +24,19 @@ PARTS_PER_THREAD = 2
 STRIP = 256
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _add_row(total, src, sign):
     for m in range(total.shape[0]):
         total[m] += sign * np.float64(src[m])
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _slide_row(total, enter, leave):
     for m in range(total.shape[0]):
         total[m] += np.float64(enter[m]) - np.float64(leave[m])
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _row_sums(cs, k2, channels, width, scale, acc):
     """acc[j*C + c] = scale * sum_{v<k2} cs[(j + v)*C + c]; cs has C spare values at the end."""
     if channels == 3:

@@ -33,7 +33,7 @@ L2_BYTES = 640 * 2**10
 COLUMN_CHUNK = 2048
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _column_pass(image2d, cval_row, rows, i, weights, start, acc):
     """acc = sum_u weights[u] * source row (rows[i + u])[start : start + len(acc)]."""
     n = acc.shape[0]
@@ -70,7 +70,7 @@ def _column_pass(image2d, cval_row, rows, i, weights, start, acc):
         comb1(acc, u == 0, source_row(image2d, cval_row, rows[i + u])[start : start + n], weights[u])
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _row_pass(buf, weights, channels, start, first, acc):
     """acc (=|+=) sum_v weights[v] * buf[start + v*channels : ... + len(acc)]."""
     n = acc.shape[0]
@@ -99,40 +99,49 @@ def _row_pass(buf, weights, channels, start, first, acc):
         comb1(acc, first and v == 0, buf[a : a + n], weights[v])
 
 
-@njit(parallel=True, fastmath=True, cache=True)
-def _separable(image2d, cval_row, rows, cols, left, channels, cval, columns, row_taps, parts, strip,
-               column_chunk, lo, hi, rounding, out):
-    height, span = out.shape  # span = W * C
+@njit(fastmath=True, cache=True)
+def _part(image2d, cval_row, rows, cols, left, channels, cval, columns, row_taps, first, end, strip,
+          column_chunk, lo, hi, rounding, out):
+    """Output rows first .. end-1 (one thread's share)."""
+    span = out.shape[1]  # W * C
     rank = columns.shape[0]
     padded_span = cols.shape[0] * channels
     width = span // channels
     base = left * channels
-    for part in prange(parts):
-        tile = np.empty((rank, strip, padded_span), np.float32)
-        acc = np.empty(CHUNK, np.float32)
-        end = ((part + 1) * height) // parts
-        for top in range((part * height) // parts, end, strip):
-            nrows = min(strip, end - top)
-            # Column pass, column block by column block: the k1 source rows of a block stay in L2
-            # while the block is swept down the strip.
-            for t in range(rank):
-                for start in range(0, span, column_chunk):
-                    n = min(column_chunk, span - start)
-                    for r in range(nrows):
-                        _column_pass(image2d, cval_row, rows, top + r, columns[t], start,
-                                     tile[t, r, base + start : base + start + n])
-                edge_value = cval * columns[t].sum()
+    tile = np.empty((rank, strip, padded_span), np.float32)
+    acc = np.empty(CHUNK, np.float32)
+    for top in range(first, end, strip):
+        nrows = min(strip, end - top)
+        # Column pass, column block by column block: the k1 source rows of a block stay in L2
+        # while the block is swept down the strip.
+        for t in range(rank):
+            for start in range(0, span, column_chunk):
+                n = min(column_chunk, span - start)
                 for r in range(nrows):
-                    fill_edges(tile[t, r], cols, left, width, channels, edge_value)
-            # Row pass, row by row, into the output.
+                    _column_pass(image2d, cval_row, rows, top + r, columns[t], start,
+                                 tile[t, r, base + start : base + start + n])
+            edge_value = cval * columns[t].sum()
             for r in range(nrows):
-                row_out = out[top + r]
-                for start in range(0, span, CHUNK):
-                    n = min(CHUNK, span - start)
-                    block = acc[:n]
-                    for t in range(rank):
-                        _row_pass(tile[t, r], row_taps[t], channels, start, t == 0, block)
-                    store(block, row_out[start : start + n], lo, hi, rounding)
+                fill_edges(tile[t, r], cols, left, width, channels, edge_value)
+        # Row pass, row by row, into the output.
+        for r in range(nrows):
+            row_out = out[top + r]
+            for start in range(0, span, CHUNK):
+                n = min(CHUNK, span - start)
+                block = acc[:n]
+                for t in range(rank):
+                    _row_pass(tile[t, r], row_taps[t], channels, start, t == 0, block)
+                store(block, row_out[start : start + n], lo, hi, rounding)
+
+
+@njit(parallel=True, cache=True)
+def _separable(image2d, cval_row, rows, cols, left, channels, cval, columns, row_taps, parts, strip,
+               column_chunk, lo, hi, rounding, out):
+    # The parallel loop is kept tiny (Numba's parfor compilation is slow); each part is a plain call.
+    height = out.shape[0]
+    for part in prange(parts):
+        _part(image2d, cval_row, rows, cols, left, channels, cval, columns, row_taps,
+              (part * height) // parts, ((part + 1) * height) // parts, strip, column_chunk, lo, hi, rounding, out)
 
 
 def strip_rows(k1: int, rank: int, padded_span: int, source_row_bytes: int) -> int:
