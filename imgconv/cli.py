@@ -177,6 +177,13 @@ def _run(paths, filters, settings):
 
         set_engine_threads(threads)
 
+    from .warmup import announce, precompile
+
+    if workers == 1:
+        announce(_stderr())  # a spinner if this run has to compile an engine first
+    else:
+        precompile(_stderr())  # compile once here, not in every worker at once
+
     from .progress import BatchProgress
 
     with BatchProgress(len(jobs), quiet=settings["quiet"] or len(jobs) == 1) as progress:
@@ -378,6 +385,66 @@ def show(name):
             out.print(f"  row    = {rows[0]}", markup=False)
         else:
             out.print(f"separable: no (a sum of {info.rank} separable pairs)")
+
+
+@cli.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@click.argument("image", type=click.Path(exists=True, dir_okay=False))
+@click.argument("filter_args", nargs=-1, type=click.UNPROCESSED, metavar="[FILTER [OPTIONS]]")
+@click.option("--repeat", type=click.IntRange(min=1), default=5, show_default=True, help="Timed runs per engine.")
+@click.option("--threads", type=click.IntRange(min=1), help="Threads for the engines and OpenCV (default: all cores).")
+@click.option("--no-peers", is_flag=True, help="Leave out OpenCV and scipy even if installed.")
+def bench(image, filter_args, repeat, threads, no_peers):
+    """Time every engine on your image and filter; max difference from `direct`; peers if installed.
+
+    \b
+    Examples:
+      imgconv bench photo.jpg                      (blur, sigma 2)
+      imgconv bench photo.jpg box --size 31
+      imgconv bench photo.jpg convolve --kernel "1 2 1; 2 4 2; 1 2 1" --border mirror
+    """
+    from .bench import bench_filter, render
+    from .errors import ImgconvError
+    from .io import load
+
+    words = list(filter_args) or ["blur"]
+    if words[0] not in FILTER_BUILDERS:
+        raise CliError(f"unknown filter {words[0]!r}; choose from {', '.join(FILTER_BUILDERS)}", exit_code=2)
+    command, builder, own = FILTER_BUILDERS[words[0]]
+    try:
+        ctx = command.make_context(words[0], words[1:], resilient_parsing=False)
+    except click.ClickException as e:
+        raise CliError(f"{words[0]}: {e.format_message()}", exit_code=2) from None
+    filt = _build(builder, {k: v for k, v in ctx.params.items() if k in own})
+    border, cval = ctx.params.get("border", "reflect"), ctx.params.get("cval", 0.0)
+    if threads:
+        from .batch import set_engine_threads
+
+        set_engine_threads(threads)
+        try:
+            import cv2
+
+            cv2.setNumThreads(threads)
+        except ImportError:
+            pass
+    from .warmup import announce
+
+    announce(_stderr())
+    try:
+        picture = load(image)
+    except ImgconvError as e:
+        raise CliError(str(e), exit_code=1) from None
+    h, w, c = picture.pixels.shape
+    rows = bench_filter(picture.pixels, filt, picture.full, alpha=picture.alpha, border=border,
+                        cval=cval * picture.full, repeat=repeat, peers=not no_peers)
+    render(rows, _stdout(), title=f"imgconv bench: {filt.name} on {image} ({w}x{h}x{c} {picture.pixels.dtype})")
+
+
+@cli.command()
+def warmup():
+    """Compile the Numba engines for this CPU now (done once; otherwise the first run compiles)."""
+    from .warmup import render, warmup as run_warmup
+
+    render(run_warmup(_stderr()), _stdout())
 
 
 def main():

@@ -10,6 +10,7 @@ other types (uint16 included: rarer, and each type is one more Numba compilation
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 
 import numpy as np
@@ -73,8 +74,18 @@ def run_plan(chosen: Plan, image: np.ndarray, *, border="reflect", cval=0.0, dty
     source = source_for(planes, chosen.kernel.padding, border, cval)
     out = out.reshape(planes.shape)
     engine = importlib.import_module(f".engine.{chosen.algo}", __package__)
-    engine.run(source, chosen, out)
+    with _notice(chosen.algo, source, out):
+        engine.run(source, chosen, out)
     return out.reshape(image.shape)
+
+
+def _notice(algo, source, out):
+    """The CLI's "compiling..." spinner if Numba is about to compile this engine (see imgconv.warmup)."""
+    from . import engine
+
+    if engine.compile_notice is None:
+        return contextlib.nullcontext()
+    return engine.compile_notice(algo, source.image.dtype, out.dtype)
 
 
 def run_fused(plans, image: np.ndarray, *, border="reflect", cval=0.0, magnitude_scale=None,
@@ -91,8 +102,10 @@ def run_fused(plans, image: np.ndarray, *, border="reflect", cval=0.0, magnitude
     source = source_for(planes, plans[0].kernel.padding, border, cval)
     if magnitude_scale is not None:
         out = np.empty(planes.shape, dtype)
-        direct.run_many(source, plans, out, magnitude_scale)
+        with _notice("direct", source, out):
+            direct.run_many(source, plans, out, magnitude_scale)
         return out.reshape(image.shape)
     out = np.empty((len(plans),) + planes.shape, dtype)
-    direct.run_many(source, plans, out)
+    with _notice("direct", source, out):
+        direct.run_many(source, plans, out)
     return [o.reshape(image.shape) for o in out]

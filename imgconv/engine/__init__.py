@@ -7,3 +7,7 @@ Engine modules are imported only when a plan picks them, so numba loads only whe
 """
 
 ALGORITHMS = ("direct", "im2col", "separable", "fft", "sat")
+
+#: Set by the CLI (imgconv.warmup.announce): compile_notice(algo, image_dtype, out_dtype) returns a
+#: context manager entered around an engine run, which shows a spinner if Numba is about to compile.
+compile_notice = None
