@@ -143,12 +143,20 @@ def _parse_step(text: str):
 
 
 def _build(builder, params):
+    import warnings
+
     from .errors import ImgconvError
 
     try:
-        return builder(**params)
+        with warnings.catch_warnings():  # numpy overflow warnings: the error below says it in one line
+            warnings.simplefilter("ignore")
+            return builder(**params)
     except ImgconvError as e:
         raise CliError(str(e), exit_code=2) from None
+    except (ArithmeticError, ValueError) as e:  # e.g. a float too large for the kernel's arithmetic
+        raise CliError(f"{builder.__name__}: an option value is out of range ({e})", exit_code=2) from None
+    except MemoryError:
+        raise CliError(f"{builder.__name__}: an option value is too large (out of memory)", exit_code=2) from None
 
 
 def _run(paths, filters, settings):
@@ -249,7 +257,8 @@ def blur(sigma, radius):
 
 
 @filter_command
-@click.option("--size", type=click.IntRange(min=1), default=3, show_default=True, help="Box width and height N.")
+@click.option("--size", type=click.IntRange(min=1, max=4001), default=3, show_default=True,
+              help="Box width and height N (at most 4001, the widest blur kernel).")
 def box(size):
     """Box blur: the mean of each N x N neighbourhood.  Example: imgconv box in.png out.png --size 31"""
     from .filters import box as build

@@ -8,6 +8,8 @@ import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from .apply import apply_filter
 from .errors import ImgconvError
 from .filters import Filter
@@ -104,11 +106,15 @@ def _process(source, target, filters, options: Options) -> Report:
 
     clock = time.perf_counter()
     result = picture.pixels
-    for filt in chain:
-        result = apply_filter(result, filt, picture.full, alpha=picture.alpha, algo=options.algo,
-                              border=options.border, cval=options.cval * picture.full,
-                              on_plan=report.plans.append, linear=linear)
-    pixels = to_dtype(result, picture.pixels.dtype)
+    with np.errstate(all="ignore"):  # overflow is checked once, below, and reported in one line
+        for filt in chain:
+            result = apply_filter(result, filt, picture.full, alpha=picture.alpha, algo=options.algo,
+                                  border=options.border, cval=options.cval * picture.full,
+                                  on_plan=report.plans.append, linear=linear)
+        if result.dtype.kind == "f" and not np.isfinite(result).all():
+            raise ImgconvError(f"{source}: the result overflowed to infinity or NaN; "
+                               "use smaller option values (kernel taps, amount, strength, cval)")
+        pixels = to_dtype(result, picture.pixels.dtype)
     report.seconds["filter"] = time.perf_counter() - clock
 
     clock = time.perf_counter()

@@ -24,6 +24,16 @@ class TiffError(ValueError):
     """tifffile could not read the file (corrupt, truncated, or a compression it cannot decode)."""
 
 
+def _quiet_logger() -> None:
+    """tifffile logs warnings about odd files to stderr; imgconv reports problems as one line itself."""
+    import logging
+
+    logger = logging.getLogger("tifffile")
+    if not logger.handlers:
+        logger.addHandler(logging.NullHandler())
+    logger.propagate = False
+
+
 def read(data: bytes):
     """(pixels H x W x C, photometric name, extrasamples, metadata) of the first image in a TIFF.
 
@@ -31,6 +41,7 @@ def read(data: bytes):
     import tifffile
 
     _register_decoders()
+    _quiet_logger()
     try:
         with tifffile.TiffFile(io.BytesIO(data)) as tif:
             page = tif.pages.first
@@ -43,6 +54,8 @@ def read(data: bytes):
         raise
     except Exception as e:  # noqa: BLE001 - untrusted bytes: any failure of the decoder means "unreadable"
         message = str(e).strip("'\"")
+        if len(message) < 8:  # e.g. a bare IndexError(0) from deep inside the parser
+            message = f"{type(e).__name__} {message}".strip()
         if "imagecodecs" in message:
             message += " (pip install imagecodecs to read it)"
         raise TiffError(message or type(e).__name__) from None
