@@ -495,3 +495,31 @@ def test_samples_keep_mode_and_depth(tmp_path, name, mode, dtype):
     out = tmp_path / ("out" + name[name.index("."):])
     assert run("blur", SAMPLES / name, out).exit_code == 0
     assert Image.open(out).mode == mode and load(out).pixels.dtype == dtype
+
+
+# ------------------------------------------------------------------------------------- lazy imports
+
+def test_tifffile_is_imported_only_for_the_tiffs_that_need_it(tmp_path):
+    import subprocess
+    import sys
+
+    script = f"""
+import sys
+from click.testing import CliRunner
+from imgconv.cli import cli
+CliRunner().invoke(cli, ["--help"])
+assert "tifffile" not in sys.modules and "numpy" not in sys.modules, "imported for --help"
+from imgconv.io import load
+load({str(SAMPLES / "camera.png")!r}); load({str(SAMPLES / "camera16.png")!r}); load({str(SAMPLES / "coffee.jpg")!r})
+assert "tifffile" not in sys.modules, "imported for 8-bit and 16-bit grey files"
+"""
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_only_the_first_frame_of_an_animation_and_it_says_so(tmp_path):
+    src, out = tmp_path / "in.gif", tmp_path / "out.png"
+    frames = [Image.fromarray(random_image(np.uint8, 3)) for _ in range(3)]
+    frames[0].save(src, save_all=True, append_images=frames[1:])
+    result = run("blur", src, out, "-v")
+    assert result.exit_code == 0 and "only the first of 3 frames" in result.output
