@@ -99,6 +99,8 @@ def _process(source, target, filters, options: Options) -> Report:
         picture = as_rgb(picture)  # luminance needs RGB
         report.notes += picture.notes
     linear = options.linear and any(f.smooths for f in chain)
+    if options.linear and not linear:
+        report.notes.append("--linear changes only blurs (filters that average); this filter ignores it")
     if linear and (picture.pixels.dtype.kind not in "u" or picture.cmyk):
         report.notes.append("--linear applies to 8/16-bit RGB or grey images: float, 32-bit and CMYK are "
                             "filtered as they are")

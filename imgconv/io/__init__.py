@@ -227,8 +227,7 @@ def _load_tiff(data: bytes, name: str, img, max_pixels, notes: list) -> Picture:
     """16-bit/float colour, 16-bit grey+alpha and other TIFFs Pillow cannot hold, via tifffile."""
     from . import tiff
 
-    pixels, photometric, extra, meta = tiff.read(data)
-    _check_size((pixels.shape[1], pixels.shape[0]), name, max_pixels)
+    pixels, photometric, extra, meta = tiff.read(data, lambda size: _check_size(size, name, max_pixels))
     if img is not None:
         meta.update({k: v for k, v in _metadata(img).items() if k == "exif"})
     base = {"MINISBLACK": 1, "MINISWHITE": 1, "RGB": 3, "SEPARATED": 4}.get(photometric)

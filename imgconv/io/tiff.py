@@ -15,6 +15,8 @@ import io
 
 import numpy as np
 
+from ..errors import ImgconvError
+
 #: TIFF tags Pillow lists as EXIF for a TIFF file that describe the file's layout, not the picture.
 STRUCTURAL_TAGS = {254, 255, 256, 257, 258, 259, 262, 266, 273, 274, 277, 278, 279, 280, 281, 282, 283, 284,
                    296, 317, 320, 322, 323, 324, 325, 338, 339, 340, 341, 530, 531, 532, 700, 33723, 34675}
@@ -34,7 +36,7 @@ def _quiet_logger() -> None:
     logger.propagate = False
 
 
-def read(data: bytes):
+def read(data: bytes, check_size=None):
     """(pixels H x W x C, photometric name, extrasamples, metadata) of the first image in a TIFF.
 
     metadata: icc_profile, xmp, dpi and the orientation tag (applied by the caller)."""
@@ -45,12 +47,14 @@ def read(data: bytes):
     try:
         with tifffile.TiffFile(io.BytesIO(data)) as tif:
             page = tif.pages.first
+            if check_size is not None:  # before decoding: a header may claim any size
+                check_size((int(page.imagewidth), int(page.imagelength)))
             pixels = page.asarray()
             axes = page.axes
             photometric = page.photometric.name
             extra = tuple(int(e) for e in (page.extrasamples or ()))
             meta = _page_meta(page)
-    except MemoryError:
+    except (MemoryError, ImgconvError):
         raise
     except Exception as e:  # noqa: BLE001 - untrusted bytes: any failure of the decoder means "unreadable"
         message = str(e).strip("'\"")
