@@ -129,11 +129,24 @@ def _spinner(console, algo):
         yield
 
 
+def skip_numba_blas_probe() -> None:
+    """The first time Numba compiles or loads a function it imports its numpy registries, and one of them
+    probes for a BLAS by importing scipy.linalg when scipy is installed: 0.35 s of a ~1 s command here.
+    The engines call no BLAS from jitted code, so the CLI (a process of its own) tells Numba there is
+    none.  Never done by the library, whose caller may want scipy's BLAS in their own jitted code."""
+    import sys
+
+    if "scipy.linalg.cython_blas" not in sys.modules:
+        sys.modules["scipy.linalg.cython_blas"] = None  # a None entry makes that import fail at once
+
+
 def announce(console=None):
     """Install the compile notice: a spinner whenever a run is about to compile an engine (CLI only)."""
     from rich.console import Console
 
     from . import engine
+
+    skip_numba_blas_probe()
 
     console = console or Console(stderr=True)
 
