@@ -1,0 +1,156 @@
+"""Fit the planner's cost model (imgconv/engine/planner.py: PER_VALUE and RATES) to this machine.
+
+    python benchmarks/fit_planner.py            # measure, fit, print the constants and the fit's error
+    python benchmarks/fit_planner.py --write    # ... and write them into planner.py
+
+Model, per engine:  seconds = values * PER_VALUE[engine] + work(engine) / RATES[engine]
+with values = H*W*C and work() as the planner defines it (non-zero taps per value for direct,
+rank*(k1+k2) for separable, one per value for sat, n*log2(n) per channel for fft, k1*k2 per value
+for im2col).  Each engine is timed on a grid of kernels on 1080p and 4K RGB images (float32 and uint8,
+both threads, best of --repeat runs: the best run is the least disturbed by other work on the machine),
+and the two constants are fitted by non-negative least squares on relative error (each sample divided
+by its measured time, so small and large workloads weigh alike).  Writes benchmarks/results/planner_fit.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import imgconv  # noqa: E402
+from imgconv.engine import planner  # noqa: E402
+from imgconv.filters import box_kernel, gaussian_kernel, sharpen_kernel  # noqa: E402
+from imgconv.kernel import KernelInfo  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parent / "results"
+PLANNER = Path(planner.__file__)
+
+
+def grid(rng):
+    """(engine, label, kernel, image sizes) to time."""
+    dense = {k: rng.standard_normal((k, k)) for k in (3, 5, 7, 11, 15, 21)}
+    low = lambda k, r: sum(np.outer(rng.standard_normal(k), rng.standard_normal(k)) for _ in range(r))  # noqa: E731
+    big, small = (2160, 3840), (1080, 1920)
+    out = []
+    for k in (3, 5, 7, 11, 15):
+        out.append(("direct", f"dense {k}x{k}", dense[k], (small, big)))
+    out.append(("direct", "sharpen 3x3", sharpen_kernel(1.0), (small, big)))
+    for s in (1.0, 2.0, 4.0, 8.0):
+        out.append(("separable", f"gauss s{s:g}", gaussian_kernel(s), (small, big)))
+    out.append(("separable", "rank-2 9x9", low(9, 2), (small, big)))
+    out.append(("separable", "rank-3 15x15", low(15, 3), (small,)))
+    for b in (3, 15, 31, 101):
+        out.append(("sat", f"box {b}", box_kernel(b), (small, big)))
+    for k in (7, 15, 21):
+        out.append(("fft", f"dense {k}x{k}", dense[k], (small,)))
+    out.append(("fft", "dense 15x15", dense[15], (big,)))
+    for k in (3, 5):
+        out.append(("im2col", f"dense {k}x{k}", dense[k], (small,)))
+    return out
+
+
+def measure(repeat: int):
+    rng = np.random.default_rng(3)
+    images = {}
+    samples = []
+    for algo, label, kernel, sizes in grid(rng):
+        for hw in sizes:
+            for dtype in ("float32", "uint8"):
+                key = (hw, dtype)
+                if key not in images:
+                    base = rng.random(hw + (3,), dtype=np.float32)
+                    images[key] = base if dtype == "float32" else (base * 255).astype(np.uint8)
+                image = images[key]
+                out = np.empty(image.shape, np.float32)
+                imgconv.convolve(image, kernel, algo=algo, out=out)  # warm-up (and compile)
+                runs = repeat if algo in ("direct", "separable", "sat") else max(1, repeat // 3)
+                best = min(_once(lambda: imgconv.convolve(image, kernel, algo=algo, out=out)) for _ in range(runs))
+                info = KernelInfo(kernel)
+                values = image.size
+                samples.append({"engine": algo, "kernel": label, "image": f"{hw[1]}x{hw[0]}x3", "dtype": dtype,
+                                "values": values, "work": planner.work(algo, info, image.shape), "seconds": best})
+                print(f"  {algo:9s} {label:14s} {hw[1]}x{hw[0]} {dtype:7s} {best * 1e3:8.1f} ms", file=sys.stderr)
+    return samples
+
+
+def _once(call):
+    start = time.perf_counter()
+    call()
+    return time.perf_counter() - start
+
+
+def nnls(a, b):
+    try:
+        from scipy.optimize import nnls as scipy_nnls
+
+        return scipy_nnls(a, b)[0]
+    except ImportError:
+        x = np.linalg.lstsq(a, b, rcond=None)[0]
+        return np.maximum(x, 0)
+
+
+def fit(samples):
+    fitted = {}
+    for algo in planner.RATES:
+        rows = [s for s in samples if s["engine"] == algo]
+        if not rows:
+            continue
+        t = np.array([s["seconds"] for s in rows])
+        a = np.array([[s["values"], s["work"]] for s in rows]) / t[:, None]
+        per_value, inverse_rate = nnls(a, np.ones(len(rows)))
+        rate = 1.0 / inverse_rate if inverse_rate > 0 else planner.RATES[algo] * 10
+        predicted = np.array([s["values"] * per_value + s["work"] / rate for s in rows])
+        error = np.abs(predicted / t - 1)
+        fitted[algo] = {"PER_VALUE": float(per_value), "RATE": float(rate), "median_rel_error": float(np.median(error)),
+                        "max_rel_error": float(error.max()), "samples": len(rows)}
+        for s, p in zip(rows, predicted):
+            s["predicted"] = float(p)
+    return fitted
+
+
+def write(fitted):
+    text = PLANNER.read_text()
+    for algo, f in fitted.items():
+        text = re.sub(rf'(RATES = \{{.*?"{algo}": )[0-9.e+-]+', lambda m: m.group(1) + f"{f['RATE']:.3g}", text, count=1,
+                      flags=re.S)
+        text = re.sub(rf'(PER_VALUE = \{{.*?"{algo}": )[0-9.e+-]+', lambda m: m.group(1) + f"{f['PER_VALUE']:.3g}", text,
+                      count=1, flags=re.S)
+    PLANNER.write_text(text)
+    print(f"wrote the fitted constants into {PLANNER}", file=sys.stderr)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--repeat", type=int, default=7)
+    ap.add_argument("--write", action="store_true", help="write the fitted constants into planner.py")
+    args = ap.parse_args(argv)
+    import numba
+
+    samples = measure(args.repeat)
+    fitted = fit(samples)
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"planner cost model fitted on this machine ({numba.get_num_threads()} threads)")
+    for col in ("engine", "PER_VALUE (ns/value)", "RATE (work/s)", "median error", "max error", "samples"):
+        table.add_column(col)
+    for algo, f in fitted.items():
+        table.add_row(algo, f"{f['PER_VALUE'] * 1e9:.3f}", f"{f['RATE']:.3g}", f"{f['median_rel_error']:.0%}",
+                      f"{f['max_rel_error']:.0%}", str(f["samples"]))
+    Console().print(table)
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "planner_fit.json").write_text(json.dumps({"fitted": fitted, "samples": samples}, indent=1))
+    if args.write:
+        write(fitted)
+
+
+if __name__ == "__main__":
+    main()
