@@ -10,7 +10,8 @@ Layout of this file:
   * tiny images (1x1 and a few pixels) with kernels larger than the image, and very large kernels
     whose padding is many times the image (against conftest.padded_oracle, see its docstring);
   * engines agree with each other; separable on rank-2/3 kernels; the errors a forced engine raises;
-  * engine internals that only show on some shapes (im2col strips, direct's row blocks, views).
+  * engine internals that only show on some shapes (im2col strips, direct's row blocks, views);
+  * convolve's dtype= (integer results, rounded and clipped) and out= (including out=image).
 """
 
 import numpy as np
