@@ -28,7 +28,7 @@ RATES = {
     "direct": 90e9,  # multiply-adds per second (non-zero taps), register-blocked AVX loop
     "separable": 60e9,  # multiply-adds per second of the column + row passes
     "sat": 2.5e9,  # output values per second from the running box sums
-    "fft": 0.9e9,  # n*log2(n) units per second (numpy's pocketfft, one core, float32)
+    "fft": 0.9e9,  # n*log2(n) units per second (numpy's pocketfft, float32, strips on both cores)
     "im2col": 0.3e9,  # patch values per second (written, then read by the GEMV)
 }
 PER_VALUE = {
@@ -86,10 +86,11 @@ def work(algo: str, kernel: KernelInfo, shape) -> float:
     if algo == "sat":
         return values
     if algo == "fft":
-        from .fft import fast_length
+        from .fft import strip_shape
 
-        n = fast_length(height + k1 - 1) * fast_length(width + k2 - 1)
-        return channels * n * math.log2(max(n, 2))
+        step, fh, fw = strip_shape(height, width, k1, k2)
+        n = fh * fw
+        return channels * math.ceil(height / step) * n * math.log2(max(n, 2))
     if algo == "im2col":
         return values * k1 * k2
     raise ValueError(algo)
