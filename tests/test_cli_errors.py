@@ -99,6 +99,13 @@ def _bad_inputs(tmp_path, good):
     bomb = tmp_path / "bomb.png"
     bomb.write_bytes(_png(20000, 20000))
     cases["decompression bomb"] = (bomb, ["over the limit", "--max-pixels"])
+    logged = tmp_path / "logged.tif"  # found by the fuzz: Pillow *logs* an error about it to stderr first
+    buffer = __import__("io").BytesIO()
+    tifffile.imwrite(buffer, np.zeros((4, 4, 3), np.float32), photometric="rgb")
+    damaged = bytearray(buffer.getvalue()[:106])
+    damaged[38], damaged[102] = 54, 7
+    logged.write_bytes(bytes(damaged))
+    cases["corrupt TIFF that Pillow logs about"] = (logged, ["corrupt"])
     zero = tmp_path / "zero.png"
     zero.write_bytes(_png(0, 7))
     cases["zero-sized image"] = (zero, ["zero width or height"])
@@ -107,7 +114,7 @@ def _bad_inputs(tmp_path, good):
 
 BAD = ["missing file", "directory", "not an image", "empty file", "truncated PNG", "truncated JPEG", "corrupt PNG",
        "truncated 16-bit PNG", "unsupported mode", "unsupported compression", "decompression bomb",
-       "zero-sized image"]
+       "zero-sized image", "corrupt TIFF that Pillow logs about"]
 
 
 @pytest.mark.parametrize("case", BAD)

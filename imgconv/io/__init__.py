@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import errno
 import io
+import logging
 import os
 import re
 import secrets
@@ -96,7 +97,7 @@ def load(path, *, max_pixels: int | None = None) -> Picture:
     max_pixels = DEFAULT_MAX_PIXELS if max_pixels is None else max_pixels
     data = _read_bytes(path, name)
     notes: list = []
-    with warnings.catch_warnings(record=True) as caught:
+    with warnings.catch_warnings(record=True) as caught, _decoder_logs(notes):
         warnings.simplefilter("always")
         picture = _load_bytes(data, name, max_pixels, notes)
     for w in caught:
@@ -123,6 +124,33 @@ def _read_bytes(path, name) -> bytes:
     if not data:
         raise ImgconvError(f"{name}: empty file, not an image")
     return data
+
+
+class _NoteHandler(logging.Handler):
+    def __init__(self, notes):
+        super().__init__(logging.WARNING)
+        self.notes = notes
+
+    def emit(self, record):
+        self.notes.append(f"decoder: {record.getMessage()}")
+
+
+@contextmanager
+def _decoder_logs(notes: list):
+    """Pillow and tifffile log odd files' problems to stderr; make them --verbose notes instead
+    (the error itself, if any, is reported once, as one line)."""
+    handler = _NoteHandler(notes)
+    loggers = [logging.getLogger(name) for name in ("PIL", "tifffile")]
+    saved = [logger.propagate for logger in loggers]
+    for logger in loggers:
+        logger.addHandler(handler)
+        logger.propagate = False
+    try:
+        yield
+    finally:
+        for logger, propagate in zip(loggers, saved):
+            logger.removeHandler(handler)
+            logger.propagate = propagate
 
 
 @contextmanager
@@ -382,7 +410,8 @@ def save(pixels: np.ndarray, path, *, alpha: bool, info: dict | None = None, qua
     fmt = output_format(path)
     notes: list = []
     meta = {} if strip else {k: v for k, v in (info or {}).items() if v}
-    data = encode(pixels, fmt, alpha=alpha, meta=meta, quality=quality, cmyk=cmyk, notes=notes)
+    with _decoder_logs(notes):
+        data = encode(pixels, fmt, alpha=alpha, meta=meta, quality=quality, cmyk=cmyk, notes=notes)
     write_atomic(path, data)
     return notes
 

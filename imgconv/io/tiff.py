@@ -26,16 +26,6 @@ class TiffError(ValueError):
     """tifffile could not read the file (corrupt, truncated, or a compression it cannot decode)."""
 
 
-def _quiet_logger() -> None:
-    """tifffile logs warnings about odd files to stderr; imgconv reports problems as one line itself."""
-    import logging
-
-    logger = logging.getLogger("tifffile")
-    if not logger.handlers:
-        logger.addHandler(logging.NullHandler())
-    logger.propagate = False
-
-
 def read(data: bytes, check_size=None):
     """(pixels H x W x C, photometric name, extrasamples, metadata) of the first image in a TIFF.
 
@@ -43,7 +33,6 @@ def read(data: bytes, check_size=None):
     import tifffile
 
     _register_decoders()
-    _quiet_logger()
     try:
         with tifffile.TiffFile(io.BytesIO(data)) as tif:
             page = tif.pages.first
