@@ -523,3 +523,16 @@ def test_only_the_first_frame_of_an_animation_and_it_says_so(tmp_path):
     frames[0].save(src, save_all=True, append_images=frames[1:])
     result = run("blur", src, out, "-v")
     assert result.exit_code == 0 and "only the first of 3 frames" in result.output
+
+
+def test_16_bit_cmyk_tiff_stays_16_bit_cmyk(tmp_path):
+    inks = random_image(np.uint16, 4, (10, 14))
+    src, out = tmp_path / "in.tif", tmp_path / "out.tif"
+    tifffile.imwrite(src, inks, photometric="separated")
+    assert run("blur", src, out, "--sigma", "1").exit_code == 0
+    picture = load(out)
+    assert picture.cmyk and picture.pixels.dtype == np.uint16
+    expected = to_dtype(apply_filter(inks, blur(1.0), 65535.0), np.uint16)
+    np.testing.assert_array_equal(picture.pixels, expected)
+    with tifffile.TiffFile(out) as tif:
+        assert tif.pages[0].photometric.name == "SEPARATED"
