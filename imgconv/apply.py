@@ -6,7 +6,7 @@ every other filter leaves alpha exactly as it was.
 
 Fusion: when a filter has several kernels of one size (Sobel x and y) and the planner estimates one
 direct pass cheaper than separate passes (planner.should_fuse), they run together through
-convolution.run_fused; if the filter's finish is Sobel's scaled gradient magnitude, that is computed in
+convolution.run_fused (with --algo im2col: one GEMM with a column per kernel); if the filter's finish is Sobel's scaled gradient magnitude, that is computed in
 the same pass, so neither gradient image is ever stored.  The pixels are the same either way.
 """
 
@@ -66,17 +66,19 @@ def apply_filter(pixels: np.ndarray, filt: Filter, full: float, *, alpha: bool =
     scale = _magnitude_scale(filt)
     fuse = should_fuse(plans, source.shape, algo) or (
         scale is not None and len(plans) == 1 and plans[0].algo == "direct")
+    fused_algo = "im2col" if algo == "im2col" else "direct"
     if fuse:
-        note = f"fused: {len(plans)} kernel(s) in one direct pass" + (", magnitude included" if scale else "")
-        plans = [Plan("direct", p.kernel, note, p.estimates) for p in plans]
+        how = "one GEMM, a column per kernel" if fused_algo == "im2col" else "one direct pass"
+        note = f"fused: {len(plans)} kernel(s) in {how}" + (", magnitude included" if scale else "")
+        plans = [Plan(fused_algo, p.kernel, note, p.estimates) for p in plans]
     if on_plan:
         for chosen in plans:
             on_plan(chosen)
     if fuse and scale is not None:
-        result = run_fused(plans, source, border=border, cval=cval, magnitude_scale=scale)
+        result = run_fused(plans, source, border=border, cval=cval, magnitude_scale=scale, algo=fused_algo)
     else:
         if fuse:
-            responses = run_fused(plans, source, border=border, cval=cval)
+            responses = run_fused(plans, source, border=border, cval=cval, algo=fused_algo)
         else:
             responses = [run_plan(chosen, source, border=border, cval=cval) for chosen in plans]
         result = filt.finish(source, responses, full)

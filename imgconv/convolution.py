@@ -89,23 +89,24 @@ def _notice(algo, source, out):
 
 
 def run_fused(plans, image: np.ndarray, *, border="reflect", cval=0.0, magnitude_scale=None,
-              dtype=np.float32):
+              dtype=np.float32, algo="direct"):
     """Several same-sized kernels' plans in one direct pass over the image (imgconv.engine.direct.run_many).
 
     Returns a list of responses (each like run_plan's), or, with `magnitude_scale`, the single image
     sqrt(sum of squared responses) * magnitude_scale -- Sobel's gradient magnitude without the two
-    gradient images ever being stored.
+    gradient images ever being stored.  `algo` is "direct" (one pass sharing a ring of rows) or
+    "im2col" (one GEMM with a column per kernel).
     """
-    from .engine import direct
+    engine = importlib.import_module(f".engine.{algo}", __package__)
 
     planes = image if image.ndim == 3 else image[:, :, np.newaxis]
     source = source_for(planes, plans[0].kernel.padding, border, cval)
     if magnitude_scale is not None:
         out = np.empty(planes.shape, dtype)
-        with _notice("direct", source, out):
-            direct.run_many(source, plans, out, magnitude_scale)
+        with _notice(algo, source, out):
+            engine.run_many(source, plans, out, magnitude_scale)
         return out.reshape(image.shape)
     out = np.empty((len(plans),) + planes.shape, dtype)
-    with _notice("direct", source, out):
-        direct.run_many(source, plans, out)
+    with _notice(algo, source, out):
+        engine.run_many(source, plans, out)
     return [o.reshape(image.shape) for o in out]

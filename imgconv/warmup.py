@@ -132,12 +132,24 @@ def _spinner(console, algo):
 def skip_numba_blas_probe() -> None:
     """The first time Numba compiles or loads a function it imports its numpy registries, and one of them
     probes for a BLAS by importing scipy.linalg when scipy is installed: 0.35 s of a ~1 s command here.
-    The engines call no BLAS from jitted code, so the CLI (a process of its own) tells Numba there is
-    none.  Never done by the library, whose caller may want scipy's BLAS in their own jitted code."""
+    The engines call no BLAS from jitted code, so the CLI loads Numba's registries now with that import
+    made to fail at once (a None entry in sys.modules), then removes the entry again: nothing else in
+    the process is affected.  Never done by the library."""
     import sys
 
-    if "scipy.linalg.cython_blas" not in sys.modules:
-        sys.modules["scipy.linalg.cython_blas"] = None  # a None entry makes that import fail at once
+    key = "scipy.linalg.cython_blas"
+    if key in sys.modules:
+        return
+    sys.modules[key] = None
+    try:
+        from numba.core.registry import cpu_target
+
+        cpu_target.target_context.refresh()
+    except Exception:  # an internal API that moved: the probe simply happens later, as usual
+        pass
+    finally:
+        if key in sys.modules and sys.modules[key] is None:
+            del sys.modules[key]
 
 
 def announce(console=None):

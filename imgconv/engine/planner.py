@@ -143,9 +143,11 @@ def fused_estimate(infos, image_shape) -> float | None:
 
 
 def should_fuse(plans, image_shape, algo: str = "auto") -> bool:
-    """Run these plans' kernels as one direct pass (imgconv.engine.direct.run_many)?  Yes when every
-    kernel has the same shape and one pass is estimated cheaper than the separate passes (and the user
-    forced no engine other than direct)."""
+    """Run these plans' kernels together (direct.run_many, or im2col.run_many when im2col is forced)?
+    Yes when every kernel has the same shape and, for auto, one pass is estimated cheaper than the
+    separate passes; a forced direct or im2col always shares its pass (same pixels, less work)."""
+    if algo == "im2col":
+        return len(plans) > 1 and len({p.kernel.shape for p in plans}) == 1
     if algo not in ("auto", "direct"):
         return False
     fused = fused_estimate([p.kernel for p in plans], image_shape)
