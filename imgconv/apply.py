@@ -64,8 +64,8 @@ def apply_filter(pixels: np.ndarray, filt: Filter, full: float, *, alpha: bool =
 
     plans = [plan(KernelInfo(kernel, correlate=filt.correlate), source.shape, algo=algo) for kernel in filt.kernels]
     scale = _magnitude_scale(filt)
-    fuse = should_fuse(plans, source.shape, algo) or (
-        scale is not None and len(plans) == 1 and plans[0].algo == "direct")
+    fuse = all(p.runner == "numba" for p in plans) and (should_fuse(plans, source.shape, algo) or (
+        scale is not None and len(plans) == 1 and plans[0].algo == "direct"))
     fused_algo = "im2col" if algo == "im2col" else "direct"
     if fuse:
         how = "one GEMM, a column per kernel" if fused_algo == "im2col" else "one direct pass"

@@ -188,7 +188,8 @@ def _run(paths, filters, settings):
     from .warmup import announce, precompile
 
     if workers == 1:
-        announce(_stderr())  # a spinner if this run has to compile an engine first
+        # a spinner if this run has to compile an engine first; several files: load Numba up front
+        announce(_stderr(), preload=len(jobs) > 1)
     else:
         precompile(_stderr())  # compile once here, not in every worker at once
 

@@ -73,6 +73,11 @@ def run_plan(chosen: Plan, image: np.ndarray, *, border="reflect", cval=0.0, dty
         planes = planes.copy()
     source = source_for(planes, chosen.kernel.padding, border, cval)
     out = out.reshape(planes.shape)
+    if chosen.runner == "numpy":  # Numba not loaded and not worth loading for this one run (planner)
+        from .engine import numpy_runner
+
+        numpy_runner.run(source, chosen, out)
+        return out.reshape(image.shape)
     engine = importlib.import_module(f".engine.{chosen.algo}", __package__)
     with _notice(chosen.algo, source, out):
         engine.run(source, chosen, out)

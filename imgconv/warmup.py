@@ -129,6 +129,15 @@ def _spinner(console, algo):
         yield
 
 
+def _registries_loaded() -> bool:
+    try:
+        from numba.core.registry import cpu_target
+
+        return bool(cpu_target.target_context._registries)  # private: True once refresh() has run
+    except Exception:
+        return False
+
+
 def skip_numba_blas_probe() -> None:
     """The first time Numba compiles or loads a function it imports its numpy registries, and one of them
     probes for a BLAS by importing scipy.linalg when scipy is installed: 0.35 s of a ~1 s command here.
@@ -138,7 +147,7 @@ def skip_numba_blas_probe() -> None:
     import sys
 
     key = "scipy.linalg.cython_blas"
-    if key in sys.modules:
+    if key in sys.modules or _registries_loaded():
         return
     sys.modules[key] = None
     try:
@@ -152,17 +161,25 @@ def skip_numba_blas_probe() -> None:
             del sys.modules[key]
 
 
-def announce(console=None):
-    """Install the compile notice: a spinner whenever a run is about to compile an engine (CLI only)."""
+def announce(console=None, preload: bool = False):
+    """Install the compile notice: a spinner whenever a run is about to compile an engine (CLI only).
+
+    With `preload` (a batch of several files in this process) Numba is loaded now, so every file runs
+    on the Numba engines; otherwise it is loaded only if the planner picks a Numba engine (a single
+    small image may run on numpy, see imgconv.engine.numpy_runner).  Either way Numba's registries are
+    loaded without the scipy BLAS probe (skip_numba_blas_probe)."""
     from rich.console import Console
 
     from . import engine
 
-    skip_numba_blas_probe()
-
     console = console or Console(stderr=True)
+    if preload:
+        skip_numba_blas_probe()
 
     def notice(algo, image_dtype, out_dtype):
+        if algo not in JITTED:
+            return contextlib.nullcontext()
+        skip_numba_blas_probe()
         if is_cold(algo, image_dtype, out_dtype):
             return _spinner(console, algo)
         return contextlib.nullcontext()

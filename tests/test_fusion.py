@@ -1,6 +1,7 @@
 """Multi-kernel fusion: several same-sized kernels in one pass (direct) or one GEMM (im2col), optionally
 with their gradient magnitude, give the same pixels as separate passes; apply_filter uses it for Sobel."""
 
+import numba  # noqa: F401  (loaded, so auto plans Numba engines, not numpy_runner: see planner.plan)
 import numpy as np
 import pytest
 from scipy import ndimage

@@ -47,3 +47,35 @@ def test_out_of_the_wrong_shape_is_refused(rng):
     image = rng.random((5, 6, 3), dtype=np.float32)
     with pytest.raises(imgconv.ImgconvError):
         imgconv.convolve(image, np.ones((3, 3)), out=np.empty((5, 6, 2), np.float32))
+
+
+def test_numpy_runner_matches_the_engines(rng):
+    """What auto runs in a process without Numba (engine/numpy_runner.py) gives the engines' pixels."""
+    from imgconv.engine import numpy_runner
+    from imgconv.engine.planner import plan
+
+    image = (rng.random((23, 19, 3)) * 255).astype(np.uint8)
+    for algo, kernel in list(KERNELS.items()) + [("separable", sharpen_kernel(1.0)), ("direct", rng.standard_normal((4, 5)))]:
+        chosen = plan(kernel, image.shape, algo=algo)
+        for border in ("reflect", "wrap", "constant"):
+            source = source_for(image, chosen.kernel.padding, border, 5.0)
+            got = np.empty(image.shape, np.float32)
+            numpy_runner.run(source, chosen, got)
+            want = imgconv.convolve(image, kernel, algo=algo, border=border, cval=5.0)
+            np.testing.assert_allclose(got, want, rtol=0, atol=2e-3, err_msg=f"{algo} {border}")
+
+
+def test_auto_uses_numpy_only_while_numba_is_not_loaded():
+    """In a fresh process a small image runs on numpy (Numba never imported); a big one loads Numba."""
+    import subprocess
+    import sys
+
+    code = ("import sys, numpy as np, imgconv\n"
+            "from imgconv.filters import gaussian_kernel\n"
+            "small = imgconv.plan(gaussian_kernel(2), (480, 640, 3))\n"
+            "imgconv.convolve(np.zeros((48, 64, 3), np.uint8), gaussian_kernel(2))\n"
+            "loaded = 'numba' in sys.modules\n"
+            "big = imgconv.plan(gaussian_kernel(2), (4320, 7680, 3))\n"
+            "print(small.runner, loaded, big.runner)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["numpy", "False", "numba"]

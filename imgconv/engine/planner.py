@@ -9,6 +9,7 @@ The model is operations and bytes moved, divided by rates measured on the refere
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass, field
 
 from ..errors import ImgconvError
@@ -41,6 +42,14 @@ PER_VALUE = {
 #: Kept for callers of the old model: bytes per second of a plain copy on the reference machine.
 COPY_RATE = 25e9
 
+#: Engines Numba compiles; in a process that has not imported Numba yet, running one first costs
+#: NUMBA_LOAD_SECONDS (import numba, its registries, the cached machine code; measured by
+#: benchmarks/bench_startup.py), so auto may run their numpy versions instead (engine/numpy_runner.py).
+NUMBA_ENGINES = ("direct", "separable", "sat")
+NUMBA_LOAD_SECONDS = 0.45
+#: numpy_runner: seconds per value per whole-array pass (a float32 multiply or add, in place).
+NUMPY_PASS_SECONDS = 0.35e-9
+
 
 @dataclass(frozen=True)
 class Plan:
@@ -50,6 +59,7 @@ class Plan:
     kernel: KernelInfo
     reason: str
     estimates: dict = field(default_factory=dict)  # algo -> estimated seconds, for engines that can run
+    runner: str = "numba"  # "numpy": run by engine/numpy_runner.py (Numba not loaded, not worth loading)
 
     @property
     def rank(self) -> int:
@@ -61,7 +71,8 @@ class Plan:
 
     def describe(self) -> str:
         costs = ", ".join(f"{a} {t * 1e3:.1f} ms" for a, t in sorted(self.estimates.items(), key=lambda x: x[1]))
-        return f"{self.algo}: {self.reason} (estimates: {costs})"
+        runner = " [numpy: Numba not loaded, and loading it costs more than this run]" if self.runner == "numpy" else ""
+        return f"{self.algo}{runner}: {self.reason} (estimates: {costs})"
 
 
 def why_not(algo: str, kernel: KernelInfo) -> str | None:
@@ -117,7 +128,20 @@ def plan(kernel, image_shape, algo: str = "auto", correlate: bool = False) -> Pl
             raise ImgconvError(f"--algo {algo} cannot run this {info.shape[0]}x{info.shape[1]} kernel: {problem}")
         return Plan(algo, info, "forced by --algo", estimates)
     best = min(estimates, key=estimates.get)
+    if best in NUMBA_ENGINES and "numba" not in sys.modules:
+        if numpy_estimate(best, info, image_shape) < estimates[best] + NUMBA_LOAD_SECONDS:
+            return Plan(best, info, _reason(best, info), estimates, runner="numpy")
     return Plan(best, info, _reason(best, info), estimates)
+
+
+def numpy_estimate(algo: str, kernel: KernelInfo, shape) -> float:
+    """Seconds for engine/numpy_runner.py: whole-array passes (2 per tap) over the image's values."""
+    height, width = shape[:2]
+    channels = shape[2] if len(shape) > 2 else 1
+    k1, k2 = kernel.shape
+    passes = {"direct": 2 * max(1, kernel.nonzero_taps), "separable": 2 * max(1, kernel.rank) * (k1 + k2),
+              "sat": 36}[algo]
+    return height * width * channels * (passes + 3) * NUMPY_PASS_SECONDS
 
 
 def _reason(algo: str, info: KernelInfo) -> str:
