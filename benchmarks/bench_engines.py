@@ -326,6 +326,7 @@ def main(argv=None):
     copy_gbps = 2 * copy_src.nbytes / copy_s / 1e9
     rows, summary = tabulate(workloads, width, height, copy_gbps)
     meta = {
+        "load_average": os.getloadavg(),  # other work on the machine while measuring (1, 5, 15 min)
         "image": f"{width}x{height}x3", "threads": args.threads, "rounds": rounds,
         "copy_ms": copy_s * 1e3, "copy_gbps": copy_gbps,
         "machine": {"cpu": _cpu_name(), "cores": os.cpu_count(), "python": platform.python_version(),
@@ -408,7 +409,7 @@ def render(rows, summary, meta):
     from rich.console import Console
     from rich.table import Table
 
-    console = Console(stderr=False)
+    console = Console(stderr=False, width=max(160, Console().width))
     t = Table(title=f"imgconv engines, {meta['image']}, {meta['threads']} threads "
                     f"(copy {meta['copy_ms']:.1f} ms = {meta['copy_gbps']:.1f} GB/s)")
     for col in ("workload", "dtype", "impl", "ms", "Mpx/s", "GB/s", "% copy bw", "GFLOP/s", "/ OpenCV", "note"):
