@@ -4,8 +4,8 @@
     python benchmarks/bench_engines.py --quick    # 1080p, fewer repeats: a smoke run
 
 Every implementation runs in this one process, after a warm-up call, in interleaved rounds (each round
-times every implementation once), and the median over rounds is reported, so a slow spell of the machine
-hits every contender alike.  Each call writes into a preallocated output where the library allows it
+times every implementation in turn, fast ones up to 5 times back to back), and the median over all runs
+is reported, so a slow spell of the machine hits every contender alike.  Each call writes into a preallocated output where the library allows it
 (imgconv, OpenCV, scipy), so page faults of a fresh 100 MB array are not measured for anyone.
 The thread count is the same for imgconv (Numba) and OpenCV (`--threads`, default all cores); scipy and
 Pillow are single-threaded.  OpenCV correlates, so it is given the flipped kernel (imgconv convolves).
@@ -267,14 +267,17 @@ def measure(workloads, rounds: int, budget: float, copy_timer):
             impl.call()
             impl.warm = time.perf_counter() - t
             impl.runs = max(1, min(rounds, int(budget / max(impl.warm, 1e-6))))
+            # Fast calls run a few times back to back in each round: more samples for the median.
+            impl.inner = max(1, min(5, int(0.2 / max(impl.warm, 1e-6))))
     for r in range(rounds):
         copy_timer()
         for w in workloads:
             for impl in w.impls:
                 if r < impl.runs:
-                    t = time.perf_counter()
-                    impl.call()
-                    impl.times.append(time.perf_counter() - t)
+                    for _ in range(impl.inner):
+                        t = time.perf_counter()
+                        impl.call()
+                        impl.times.append(time.perf_counter() - t)
         print(f"  round {r + 1}/{rounds} done", file=sys.stderr)
 
 

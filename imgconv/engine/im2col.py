@@ -9,12 +9,17 @@ With a single kernel the product is a matrix-vector product: memory-bound, 10-75
 engine.  im2col earns its place when several kernels share the same patches: `run_many` multiplies the
 patch matrix by a k1*k2 x K matrix, one GEMM column per kernel (Sobel x and y together, optionally
 with their gradient magnitude), so the patches are built once for all of them.
+
+The product runs on one OpenBLAS thread: it is memory-bound (a GEMV, or a GEMM with a handful of
+columns), and OpenBLAS's threads keep spinning on the cores for a while after a threaded call, which
+slowed whatever ran next (a Numba engine, or the next file) by up to 2x on this 2-core machine.
 """
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ..border import Source
+from .threads import single_blas_thread
 
 #: Upper bound on the patch buffer.  Strip height = STRIP_BYTES // (W * C * k1 * k2 * 4), at least 1 row.
 STRIP_BYTES = 64 * 2**20
@@ -48,7 +53,9 @@ def _products(src: Source, taps_list, height: int):
         windows = sliding_window_view(padded_strip(src, top, n, k1), (k1, k2), axis=(0, 1))  # n x W x C x k1 x k2
         matrix = patches[: n * width * channels]
         matrix.reshape(n, width, channels, k1, k2)[...] = windows
-        yield top, n, matrix @ weights
+        with single_blas_thread():
+            product = matrix @ weights
+        yield top, n, product
 
 
 def _store(values, out):
