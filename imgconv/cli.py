@@ -167,7 +167,7 @@ def _run(paths, filters, settings):
     from .errors import ImgconvError
     from .job import Options
 
-    options = Options(**{f.name: settings.pop(f.name) for f in fields(Options) if f.name in settings})
+    options = Options(**{f.name: settings[f.name] for f in fields(Options) if f.name in settings})
     name = "+".join(f.name for f in filters)
     try:
         if options.in_place:
@@ -175,7 +175,7 @@ def _run(paths, filters, settings):
         else:
             jobs = plan_jobs(paths, out_dir=settings["out_dir"], template=settings["output_template"],
                              fmt=settings["fmt"], filter_name=name)
-        _check_output_names(jobs)
+        _check_output_names(jobs, settings["fmt"])
     except ImgconvError as e:
         raise CliError(str(e), exit_code=2) from None
     workers = min(settings["jobs"] or os.cpu_count() or 1, len(jobs))
@@ -225,13 +225,12 @@ def _in_place_jobs(paths, settings):
     return jobs
 
 
-def _check_output_names(jobs):
-    """An output name imgconv cannot write is a usage error (exit 2), found before any file is read."""
+def _check_output_names(jobs, fmt=None):
+    """An output name (or --format) imgconv cannot write is a usage error (exit 2), found before any file is read."""
     from .io import output_format
 
     for job in jobs:
-        if job.target != "-":
-            output_format(job.target)
+        output_format(job.target, fmt)
 
 
 def _print_report(report, console=None):

@@ -30,6 +30,7 @@ class Options:
     max_pixels: int | None = None  # decompression-bomb guard: None Pillow's limit, 0 no limit
     in_place: bool = False  # the output may be the input itself
     debug: bool = False  # print the traceback of an unexpected error (it is still reported as one line)
+    fmt: str | None = None  # output format (--format); else the output's extension, or PNG on stdout
 
 
 @dataclass
@@ -44,10 +45,12 @@ class Report:
     megapixels: float = 0.0
 
 
-def check_target(source, target, overwrite: bool, in_place: bool = False) -> None:
+def check_target(source, target, overwrite: bool, in_place: bool = False, fmt: str | None = None) -> None:
     """Refuse to overwrite an input (unless --overwrite or --in-place) or an existing file (unless
     --overwrite), and catch an unusable output name before any work is done."""
-    output_format(target)
+    output_format(target, fmt)
+    if str(target) == "-":
+        return
     target = Path(target)
     if target.is_dir():
         raise ImgconvError(f"{target}: is a directory; give an output file name")
@@ -84,7 +87,7 @@ def process_file(source, target, filters, options: Options = Options()) -> Repor
 def _process(source, target, filters, options: Options) -> Report:
     chain = (filters,) if isinstance(filters, Filter) else tuple(filters)
     report = Report(str(source), str(target))
-    check_target(source, target, options.overwrite, options.in_place)
+    check_target(source, target, options.overwrite, options.in_place, options.fmt)
     clock = time.perf_counter()
     picture = load(source, max_pixels=options.max_pixels)
     report.notes += picture.notes
@@ -121,6 +124,6 @@ def _process(source, target, filters, options: Options) -> Report:
 
     clock = time.perf_counter()
     report.notes += save(pixels, target, alpha=picture.alpha, info=picture.info, quality=options.quality,
-                         cmyk=picture.cmyk and pixels.shape[2] == 4, strip=options.strip)
+                         cmyk=picture.cmyk and pixels.shape[2] == 4, strip=options.strip, fmt=options.fmt)
     report.seconds["save"] = time.perf_counter() - clock
     return report

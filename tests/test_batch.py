@@ -10,11 +10,10 @@ from PIL import Image
 
 from conftest import SAMPLES
 from imgconv.apply import apply_filter
-from imgconv.batch import Job, plan_jobs, run_batch, threads_per_worker
+from imgconv.batch import Job, plan_jobs, threads_per_worker
 from imgconv.cli import cli
 from imgconv.errors import ImgconvError
 from imgconv.filters import blur, sharpen
-from imgconv.job import Options
 
 
 def run(*args):
@@ -119,9 +118,7 @@ def test_dask_local_cluster_matches_local_run(photos, tmp_path):
     from dask.distributed import LocalCluster
 
     (photos / "a" / "bad.jpg").unlink()
-    local = plan_jobs([str(photos / "**" / "*.*")], out_dir=str(tmp_path / "local"))
-    summary = run_batch(local, [blur(1.0)], Options())
-    assert not summary.failed
+    assert run("blur", photos / "**" / "*.*", "--out-dir", tmp_path / "local", "--sigma", "1.0").exit_code == 0
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
         result = run("blur", photos / "**" / "*.*", "--out-dir", tmp_path / "dask", "--sigma", "1.0",
                      "--scheduler", cluster.scheduler_address)
@@ -137,3 +134,40 @@ def test_dask_reports_failures_like_local(photos, tmp_path):
     result = run("blur", photos / "a" / "*.jpg", "--out-dir", tmp_path / "out", "--dask", "--jobs", "2")
     assert result.exit_code == 1
     assert "bad.jpg" in result.output and "2 done, 0 skipped, 1 failed" in result.output
+
+
+def test_stdin_to_stdout_pipeline_of_three_commands(tmp_path):
+    """cat in.jpg | imgconv blur - - | imgconv sharpen - - --format jpg | imgconv sobel - out.png"""
+    import subprocess
+    import sys
+
+    out = tmp_path / "edges.png"
+    imgconv = [sys.executable, "-m", "imgconv.cli"]
+    with open(SAMPLES / "coffee.jpg", "rb") as source:
+        blur_p = subprocess.Popen(imgconv + ["blur", "-", "-"], stdin=source, stdout=subprocess.PIPE)
+        sharpen_p = subprocess.Popen(imgconv + ["sharpen", "-", "-", "--format", "jpg"], stdin=blur_p.stdout,
+                                     stdout=subprocess.PIPE)
+        blur_p.stdout.close()
+        sobel_p = subprocess.run(imgconv + ["sobel", "-", str(out)], stdin=sharpen_p.stdout, timeout=300)
+        sharpen_p.stdout.close()
+    assert blur_p.wait(timeout=300) == 0 and sharpen_p.wait(timeout=300) == 0 and sobel_p.returncode == 0
+    with Image.open(out) as img:
+        assert img.mode == "L" and img.size == (600, 400)
+
+
+def test_stdout_defaults_to_png_and_equals_a_file_output(tmp_path):
+    data = (SAMPLES / "camera.png").read_bytes()
+    piped = CliRunner().invoke(cli, ["box", "-", "-", "--size", "5"], input=data)
+    assert piped.exit_code == 0
+    assert run("box", SAMPLES / "camera.png", tmp_path / "box.png", "--size", "5").exit_code == 0
+    assert piped.stdout_bytes[:8] == b"\x89PNG\r\n\x1a\n"
+    from io import BytesIO
+
+    assert np.array_equal(np.asarray(Image.open(BytesIO(piped.stdout_bytes))),
+                          np.asarray(Image.open(tmp_path / "box.png")))
+
+
+def test_bad_stdin_and_bad_format_are_clean_errors():
+    result = CliRunner().invoke(cli, ["blur", "-", "-"], input=b"not an image")
+    assert result.exit_code == 1 and "stdin" in result.output and not result.stdout_bytes.startswith(b"\x89PNG")
+    assert run("blur", SAMPLES / "camera.png", "-", "--format", "xyz").exit_code == 2

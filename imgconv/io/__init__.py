@@ -375,12 +375,17 @@ def _clean_meta(meta: dict) -> dict:
 
 # ------------------------------------------------------------------------------------------------ saving
 
-def output_format(path) -> str:
-    ext = Path(path).suffix.lower()
-    fmt = Image.registered_extensions().get(ext)
-    if fmt is None or fmt not in Image.SAVE:
-        raise ImgconvError(f"{path}: unknown output extension {ext or '(none)'!r}; use e.g. .png, .jpg, .tif, .webp")
-    return fmt
+def output_format(path, fmt: str | None = None) -> str:
+    """Pillow's format name for an output: `fmt` (e.g. "png", "jpg") if given, else the path's
+    extension; standard output ("-") defaults to PNG."""
+    if fmt is None and str(path) == "-":
+        return "PNG"
+    ext = "." + fmt.lower().lstrip(".") if fmt else Path(path).suffix.lower()
+    name = Image.registered_extensions().get(ext)
+    if name is None or name not in Image.SAVE:
+        what = f"--format {fmt}" if fmt else f"{path}: output extension {ext or '(none)'!r}"
+        raise ImgconvError(f"{what} is not a format imgconv can write; use e.g. png, jpg, tif, webp")
+    return name
 
 
 def to_dtype(result: np.ndarray, dtype: np.dtype) -> np.ndarray:
@@ -404,15 +409,19 @@ def _rescale(pixels: np.ndarray, dtype) -> np.ndarray:
 
 
 def save(pixels: np.ndarray, path, *, alpha: bool, info: dict | None = None, quality: int = 95,
-         cmyk: bool = False, strip: bool = False) -> list:
-    """Write `pixels` atomically to `path` in the format its extension names; returns notes of anything
-    the format could not hold (bit depth, alpha, metadata), for --verbose."""
-    fmt = output_format(path)
+         cmyk: bool = False, strip: bool = False, fmt: str | None = None) -> list:
+    """Write `pixels` atomically to `path` ("-": standard output) in format `fmt` or the one its extension
+    names; returns notes of anything the format could not hold (bit depth, alpha, metadata), for --verbose."""
+    fmt = output_format(path, fmt)
     notes: list = []
     meta = {} if strip else {k: v for k, v in (info or {}).items() if v}
     with _decoder_logs(notes):
         data = encode(pixels, fmt, alpha=alpha, meta=meta, quality=quality, cmyk=cmyk, notes=notes)
-    write_atomic(path, data)
+    if str(path) == "-":
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+    else:
+        write_atomic(path, data)
     return notes
 
 
