@@ -109,7 +109,7 @@ def _luminance(colour: np.ndarray) -> np.ndarray:
     numpy's matmul on uint8), numpy otherwise (a one-shot CLI run need not load Numba for it)."""
     import sys
 
-    if "numba" in sys.modules and colour.dtype.type in NATIVE_TYPES and colour.flags.c_contiguous:
+    if "numba" in sys.modules and colour.dtype.type in NATIVE_TYPES:
         from .engine.pointwise import luma
 
         return luma(colour, LUMA)
