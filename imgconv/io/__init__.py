@@ -383,8 +383,8 @@ def output_format(path, fmt: str | None = None) -> str:
     ext = "." + fmt.lower().lstrip(".") if fmt else Path(path).suffix.lower()
     name = Image.registered_extensions().get(ext)
     if name is None or name not in Image.SAVE:
-        what = f"--format {fmt}" if fmt else f"{path}: output extension {ext or '(none)'!r}"
-        raise ImgconvError(f"{what} is not a format imgconv can write; use e.g. png, jpg, tif, webp")
+        what = f"unknown --format {fmt!r}" if fmt else f"{path}: unknown output extension {ext or '(none)'!r}"
+        raise ImgconvError(f"{what}; use e.g. png, jpg, tif, webp")
     return name
 
 
