@@ -175,6 +175,8 @@ def announce(console=None, preload: bool = False):
     console = console or Console(stderr=True)
     if preload:
         skip_numba_blas_probe()
+    else:
+        engine.numpy_runner_allowed = True  # one file: numpy may beat loading Numba (planner.plan)
 
     def notice(algo, image_dtype, out_dtype):
         if algo not in JITTED:

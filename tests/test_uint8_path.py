@@ -66,16 +66,19 @@ def test_numpy_runner_matches_the_engines(rng):
 
 
 def test_auto_uses_numpy_only_while_numba_is_not_loaded():
-    """In a fresh process a small image runs on numpy (Numba never imported); a big one loads Numba."""
+    """Library calls always plan Numba engines; in a one-file CLI run (numpy_runner_allowed) a small image
+    runs on numpy without ever importing Numba, a big one still loads it."""
     import subprocess
     import sys
 
-    code = ("import sys, numpy as np, imgconv\n"
+    code = ("import sys, numpy as np, imgconv, imgconv.engine, imgconv.filters\n"
+            "lib = imgconv.plan(imgconv.filters.gaussian_kernel(2), (480, 640, 3)).runner\n"
+            "imgconv.engine.numpy_runner_allowed = True  # as the CLI sets it for a one-file run\n"
             "from imgconv.filters import gaussian_kernel\n"
             "small = imgconv.plan(gaussian_kernel(2), (480, 640, 3))\n"
             "imgconv.convolve(np.zeros((48, 64, 3), np.uint8), gaussian_kernel(2))\n"
             "loaded = 'numba' in sys.modules\n"
             "big = imgconv.plan(gaussian_kernel(2), (4320, 7680, 3))\n"
-            "print(small.runner, loaded, big.runner)")
+            "print(lib, small.runner, loaded, big.runner)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
-    assert out == ["numpy", "False", "numba"]
+    assert out == ["numba", "numpy", "False", "numba"]

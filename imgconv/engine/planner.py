@@ -44,7 +44,8 @@ COPY_RATE = 25e9
 
 #: Engines Numba compiles; in a process that has not imported Numba yet, running one first costs
 #: NUMBA_LOAD_SECONDS (import numba, its registries, the cached machine code; measured by
-#: benchmarks/bench_startup.py), so auto may run their numpy versions instead (engine/numpy_runner.py).
+#: benchmarks/bench_startup.py), so in a one-file CLI run (imgconv.engine.numpy_runner_allowed) auto
+#: may run their numpy versions instead (engine/numpy_runner.py).
 NUMBA_ENGINES = ("direct", "separable", "sat")
 NUMBA_LOAD_SECONDS = 0.45
 #: numpy_runner: seconds per value per whole-array pass (a float32 multiply or add, in place).
@@ -128,10 +129,16 @@ def plan(kernel, image_shape, algo: str = "auto", correlate: bool = False) -> Pl
             raise ImgconvError(f"--algo {algo} cannot run this {info.shape[0]}x{info.shape[1]} kernel: {problem}")
         return Plan(algo, info, "forced by --algo", estimates)
     best = min(estimates, key=estimates.get)
-    if best in NUMBA_ENGINES and "numba" not in sys.modules:
+    if best in NUMBA_ENGINES and "numba" not in sys.modules and _numpy_runner_allowed():
         if numpy_estimate(best, info, image_shape) < estimates[best] + NUMBA_LOAD_SECONDS:
             return Plan(best, info, _reason(best, info), estimates, runner="numpy")
     return Plan(best, info, _reason(best, info), estimates)
+
+
+def _numpy_runner_allowed() -> bool:
+    from . import numpy_runner_allowed
+
+    return numpy_runner_allowed
 
 
 def numpy_estimate(algo: str, kernel: KernelInfo, shape) -> float:
