@@ -90,12 +90,14 @@ def _bad_inputs(tmp_path, good):
     lab = tmp_path / "lab.tif"
     tifffile.imwrite(lab, np.zeros((4, 5, 3), np.uint8), photometric="cielab")
     cases["unsupported mode"] = (lab, ["unsupported"])
-    ycbcr = tmp_path / "jpeg16.tif"
-    tifffile.imwrite(ycbcr, np.zeros((4, 5, 2), np.uint16), photometric="minisblack", planarconfig="contig",
-                     extrasamples=["unspecified"], compression="zlib")
-    ycbcr.write_bytes(ycbcr.read_bytes().replace(b"\x03\x01\x03\x00\x01\x00\x00\x00\x08\x00",
-                                                 b"\x03\x01\x03\x00\x01\x00\x00\x00\x07\x00"))  # claim JPEG
-    cases["unsupported compression"] = (ycbcr, ["imagecodecs"])
+    for label, code, words in (("unsupported compression", 9, ["JBIG", "not supported"]),  # JBIG: no decoder
+                               ("corrupt JPEG-in-TIFF", 7, ["corrupt", "Not a JPEG file"])):  # Deflate data
+        tiff = tmp_path / f"compression{code}.tif"
+        tifffile.imwrite(tiff, np.zeros((4, 5, 2), np.uint16), photometric="minisblack", planarconfig="contig",
+                         extrasamples=["unspecified"], compression="zlib")
+        tiff.write_bytes(tiff.read_bytes().replace(b"\x03\x01\x03\x00\x01\x00\x00\x00\x08\x00",
+                                                   b"\x03\x01\x03\x00\x01\x00\x00\x00" + bytes([code, 0])))
+        cases[label] = (tiff, words)
     bomb = tmp_path / "bomb.png"
     bomb.write_bytes(_png(20000, 20000))
     cases["decompression bomb"] = (bomb, ["over the limit", "--max-pixels"])
@@ -113,7 +115,7 @@ def _bad_inputs(tmp_path, good):
 
 
 BAD = ["missing file", "directory", "not an image", "empty file", "truncated PNG", "truncated JPEG", "corrupt PNG",
-       "truncated 16-bit PNG", "unsupported mode", "unsupported compression", "decompression bomb",
+       "truncated 16-bit PNG", "unsupported mode", "unsupported compression", "corrupt JPEG-in-TIFF", "decompression bomb",
        "zero-sized image", "corrupt TIFF that Pillow logs about"]
 
 

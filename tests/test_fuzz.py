@@ -102,7 +102,7 @@ def _seed_files():
     import cv2
     import tifffile
 
-    from imgconv.io import png16
+    from imgconv.io import encode
 
     rng = np.random.default_rng(11)
     rgb = rng.integers(0, 256, (12, 16, 3), dtype=np.uint8)
@@ -129,8 +129,8 @@ def _seed_files():
     pillow("rgb.bmp", image, "BMP")
     pillow("grey16.png", Image.fromarray(rgb16[..., 0]), "PNG")
     pillow("float.tif", Image.fromarray(rgb16[..., 0].astype(np.float32) / 65535), "TIFF")
-    seeds["rgb16.png"] = png16.encode(rgb16)
-    seeds["rgba16.png"] = png16.encode(np.dstack([rgb16, rgb16[..., :1]]))
+    seeds["rgb16.png"] = encode(rgb16, "PNG", alpha=False, meta={"text": {"Title": "sixteen"}, "dpi": (300, 300)})
+    seeds["rgba16.png"] = encode(np.dstack([rgb16, rgb16[..., :1]]), "PNG", alpha=True, meta={})
     ok, encoded = cv2.imencode(".tif", rgb16)  # LZW with a predictor
     seeds["rgb16-lzw.tif"] = encoded.tobytes()
     buffer = io.BytesIO()

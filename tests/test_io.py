@@ -18,9 +18,7 @@ from PIL import Image, ImageCms, ImageOps, PngImagePlugin
 from imgconv.apply import apply_filter, linear_to_srgb, srgb_to_linear
 from imgconv.cli import cli
 from imgconv.filters import blur, box, emboss, sharpen, sobel
-from imgconv.io import FULL, load, save, to_dtype
-from imgconv.io import png16
-from imgconv.io.tiff import lzw_decode
+from imgconv.io import FULL, load, png, save, to_dtype
 from imgconv.job import Options, process_file
 
 from conftest import SAMPLES
@@ -98,14 +96,14 @@ def test_filtering_rounds_instead_of_truncating(tmp_path):
     assert np.asarray(Image.open(tmp_path / "big.png")).min() == 255
 
 
-# --------------------------------------------------------------------------- the 16-bit PNG codec
+# ---------------------------------------------------------------------- 16-bit PNG and TIFF codecs
 
 @pytest.mark.parametrize("channels", [1, 2, 3, 4])
-def test_png16_matches_opencv_both_ways(tmp_path, channels):
+def test_16_bit_png_matches_opencv_both_ways(tmp_path, channels):
     pixels = random_image(np.uint16, channels, (31, 45))
-    pixels[5:20, 5:30] = pixels[5, 5]  # flat areas: the encoder picks different filters per row
+    pixels[5:20, 5:30] = pixels[5, 5]  # flat areas: runs for the encoder's run-length matching
     ours = tmp_path / "ours.png"
-    ours.write_bytes(png16.encode(pixels))
+    save(pixels, ours, alpha=channels in (2, 4))
     theirs = cv2.imread(str(ours), cv2.IMREAD_UNCHANGED)
     theirs = theirs[..., np.newaxis] if theirs.ndim == 2 else theirs
     bgr = {1: [0], 2: [0, 3], 3: [2, 1, 0], 4: [2, 1, 0, 3]}[channels]  # OpenCV reads grey+alpha as BGRA
@@ -113,15 +111,17 @@ def test_png16_matches_opencv_both_ways(tmp_path, channels):
     if channels != 2:  # OpenCV writes no grey+alpha PNG
         cv_file = tmp_path / "cv.png"
         cv2.imwrite(str(cv_file), pixels[..., bgr] if channels > 2 else pixels[..., 0])
-        decoded, _ = png16.decode(cv_file.read_bytes())
-        np.testing.assert_array_equal(decoded, pixels)
+        np.testing.assert_array_equal(load(cv_file).pixels, pixels)
+
+
+ADAM7 = ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2))
 
 
 def _interlaced_png16(pixels: np.ndarray) -> bytes:
-    """An Adam7-interlaced 16-bit PNG, built by hand (no library writes one), every row Sub-filtered."""
+    """An Adam7-interlaced 16-bit PNG, built by hand (no library at hand writes one), every row Sub-filtered."""
     height, width, channels = pixels.shape
     raw = b""
-    for x0, y0, dx, dy in png16.ADAM7:
+    for x0, y0, dx, dy in ADAM7:
         sub = pixels[y0::dy, x0::dx]
         if sub.size == 0:
             continue
@@ -129,16 +129,43 @@ def _interlaced_png16(pixels: np.ndarray) -> bytes:
         filtered = rows.copy()
         filtered[:, 2 * channels:] = rows[:, 2 * channels:] - rows[:, :-2 * channels]  # Sub, mod 256
         raw += b"".join(b"\x01" + r.tobytes() for r in filtered)
-    header = struct.pack(">IIBBBBB", width, height, 16, png16.COLOUR_TYPE[channels], 0, 0, 1)
-    return png16.SIGNATURE + png16._chunk(b"IHDR", header) + png16._chunk(b"IDAT", zlib.compress(raw)) \
-        + png16._chunk(b"IEND", b"")
+    header = struct.pack(">IIBBBBB", width, height, 16, {2: 4, 3: 2, 4: 6}[channels], 0, 0, 1)
+    return png.SIGNATURE + png.chunk(b"IHDR", header) + png.chunk(b"IDAT", zlib.compress(raw)) \
+        + png.chunk(b"IEND", b"")
 
 
+@pytest.mark.parametrize("channels", [2, 3, 4])
 @pytest.mark.parametrize("shape", [(1, 1), (3, 5), (9, 17), (16, 16)])
-def test_png16_reads_interlaced_files(shape):
-    pixels = random_image(np.uint16, 3, shape)
-    decoded, _ = png16.decode(_interlaced_png16(pixels))
-    np.testing.assert_array_equal(decoded, pixels)
+def test_16_bit_png_reads_interlaced_files_without_a_note(tmp_path, shape, channels):
+    pixels = random_image(np.uint16, channels, shape)
+    path = tmp_path / "interlaced.png"
+    path.write_bytes(_interlaced_png16(pixels))
+    picture = load(path)
+    np.testing.assert_array_equal(picture.pixels, pixels)
+    assert picture.notes == []  # libpng's warning about interlace handling is not the file's problem
+
+
+def test_16_bit_png_with_a_transparent_colour_gets_alpha(tmp_path):
+    pixels = random_image(np.uint16, 3, (6, 7))
+    pixels[0, 0] = (1, 2, 3)
+    path = tmp_path / "trns.png"
+    save(pixels, path, alpha=False)
+    data = path.read_bytes()
+    path.write_bytes(data[:33] + png.chunk(b"tRNS", struct.pack(">HHH", 1, 2, 3)) + data[33:])
+    picture = load(path)
+    assert picture.alpha and picture.pixels.shape == (6, 7, 4) and "transparent colour" in picture.notes[0]
+    assert picture.pixels[0, 0, 3] == 0 and (picture.pixels[1:, :, 3] == 65535).all()
+    np.testing.assert_array_equal(picture.pixels[..., :3], pixels)
+
+
+def test_16_bit_png_metadata_after_the_image_data_is_read(tmp_path):
+    path = tmp_path / "late.png"
+    save(random_image(np.uint16, 3), path, alpha=False)
+    data = path.read_bytes()
+    late = png.chunk(b"tEXt", b"Title\0written last") + png.chunk(b"eXIf", _exif(1).tobytes()[6:])
+    path.write_bytes(data[:-12] + late + data[-12:])  # before IEND
+    info = load(path).info
+    assert info["text"] == {"Title": "written last"} and _loaded(info["exif"]).get(0x010F) == "Imgconv Camera"
 
 
 def test_16_bit_lzw_tiff_is_read_exactly(tmp_path):
@@ -150,17 +177,14 @@ def test_16_bit_lzw_tiff_is_read_exactly(tmp_path):
     np.testing.assert_array_equal(load(path).pixels, pixels)
 
 
-def test_lzw_decoder_on_a_long_8_bit_file(tmp_path):
-    pixels = np.asarray(Image.open(SAMPLES / "coffee.jpg"))
-    path = tmp_path / "lzw8.tif"
-    Image.fromarray(pixels).save(path, compression="tiff_lzw")
-    with tifffile.TiffFile(path) as tif:
-        page = tif.pages[0]
-        data = b""
-        for offset, count in zip(page.dataoffsets, page.databytecounts):
-            tif.filehandle.seek(offset)
-            data += lzw_decode(tif.filehandle.read(count))
-    assert data == pixels.tobytes()
+@pytest.mark.parametrize("compression", ["lzw", "packbits", "zstd", "lzma", "deflate"])
+def test_16_bit_tiff_in_every_common_compression_is_read_exactly(tmp_path, compression):
+    pixels = random_image(np.uint16, 4, (40, 50))
+    path = tmp_path / f"{compression}.tif"
+    tifffile.imwrite(path, pixels, photometric="rgb", extrasamples=["unassalpha"], compression=compression)
+    picture = load(path)
+    assert picture.alpha
+    np.testing.assert_array_equal(picture.pixels, pixels)
 
 
 # ----------------------------------------------------------------------------------------------- modes
@@ -312,7 +336,7 @@ def test_16_bit_orientation_matches_pillow_exif_transpose(tmp_path, orientation)
     pixels = random_image(np.uint16, 3, (6, 9))
     exif = _exif(orientation).tobytes()
     path = tmp_path / "x.png"
-    path.write_bytes(png16.encode(pixels, {"exif": exif}))
+    save(pixels, path, alpha=False, info={"exif": exif})
     eight = Image.fromarray((pixels >> 8).astype(np.uint8))
     buffer = io.BytesIO()
     eight.save(buffer, "PNG", exif=exif)
@@ -396,7 +420,7 @@ def test_16_bit_png_carries_icc_exif_text_and_dpi(tmp_path):
     src, out = tmp_path / "in.png", tmp_path / "out.png"
     meta = {"icc_profile": _srgb_icc(), "exif": _exif(1).tobytes(), "text": {"Title": "sixteen"}, "xmp": XMP,
             "dpi": (300.0, 300.0)}
-    src.write_bytes(png16.encode(random_image(np.uint16, 3), meta))
+    save(random_image(np.uint16, 3), src, alpha=False, info=meta)
     assert run("blur", src, out).exit_code == 0
     info = load(out).info
     assert info["icc_profile"] == _srgb_icc() and info["text"] == {"Title": "sixteen"}
@@ -499,7 +523,7 @@ def test_samples_keep_mode_and_depth(tmp_path, name, mode, dtype):
 
 # ------------------------------------------------------------------------------------- lazy imports
 
-def test_tifffile_is_imported_only_for_the_tiffs_that_need_it(tmp_path):
+def test_tifffile_and_imagecodecs_are_imported_only_for_the_files_that_need_them(tmp_path):
     import subprocess
     import sys
 
@@ -508,10 +532,15 @@ import sys
 from click.testing import CliRunner
 from imgconv.cli import cli
 CliRunner().invoke(cli, ["--help"])
-assert "tifffile" not in sys.modules and "numpy" not in sys.modules, "imported for --help"
-from imgconv.io import load
-load({str(SAMPLES / "camera.png")!r}); load({str(SAMPLES / "camera16.png")!r}); load({str(SAMPLES / "coffee.jpg")!r})
-assert "tifffile" not in sys.modules, "imported for 8-bit and 16-bit grey files"
+wide = ("tifffile", "imagecodecs")
+assert not any(m in sys.modules for m in wide + ("numpy",)), "imported for --help"
+from imgconv.io import load, save
+for name in ("camera.png", "camera16.png", "coffee.jpg", "coffee_rgba.png"):
+    picture = load({str(SAMPLES)!r} + "/" + name)
+    save(picture.pixels, {str(tmp_path)!r} + "/out-" + name, alpha=picture.alpha, info=picture.info)
+assert not any(m in sys.modules for m in wide), "imported for 8-bit and 16-bit grey files"
+save(picture.pixels.astype("uint16") * 257, {str(tmp_path / "wide.png")!r}, alpha=True)
+assert "imagecodecs" in sys.modules and "tifffile" not in sys.modules, "16-bit RGBA PNG needs no tifffile"
 """
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr

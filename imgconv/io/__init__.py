@@ -9,8 +9,8 @@ save() encodes in memory, then writes atomically: to an unnamed temporary file i
 (O_TMPFILE, so even a killed process leaves nothing behind; a hidden `.NAME.*.part` file where the
 system has no O_TMPFILE) that is renamed over the output only once complete and synced.
 
-Pillow does the work except where it would lose bits: 16-bit colour and grey+alpha PNG (`png16`, numpy
-and a Numba row filter) and 16-bit/float colour TIFF (`tiff`, via tifffile, imported only then).
+Pillow does the work except where it would lose bits: the pixels of 16-bit colour and grey+alpha PNG
+(`png`, via imagecodecs) and 16-bit/float colour TIFF (`tiff`, via tifffile), imported only then.
 """
 
 from __future__ import annotations
@@ -59,7 +59,6 @@ META_NAMES = {"icc_profile": "ICC profile", "exif": "EXIF", "xmp": "XMP", "text"
               "comment": "comment", "dpi": "dpi"}
 #: Formats that hold an alpha channel; others get the image composited over white.
 ALPHA_FORMATS = {"PNG", "TIFF", "WEBP", "GIF", "AVIF", "JPEG2000", "ICO", "ICNS", "TGA", "QOI", "DDS", "SGI"}
-PNG16_RAWMODES = {"RGB;16B", "RGBA;16B", "LA;16B"}
 #: Pillow's ImageOps.exif_transpose, as numpy: orientation -> function of an H x W x C array.
 ORIENT = {
     2: lambda a: a[:, ::-1],
@@ -140,7 +139,9 @@ def _decoder_logs(notes: list):
     """Pillow and tifffile log odd files' problems to stderr; make them --verbose notes instead
     (the error itself, if any, is reported once, as one line)."""
     handler = _NoteHandler(notes)
-    loggers = [logging.getLogger(name) for name in ("PIL", "tifffile")]
+    # libpng's complaint that imagecodecs did not ask for interlace handling: libpng turns it on itself
+    handler.addFilter(lambda record: "Interlace handling should be turned on" not in record.getMessage())
+    loggers = [logging.getLogger(name) for name in ("PIL", "tifffile", "imagecodecs")]
     saved = [logger.propagate for logger in loggers]
     for logger in loggers:
         logger.addHandler(handler)
@@ -165,7 +166,7 @@ def _no_pillow_bomb_check():
 
 
 def _load_bytes(data: bytes, name: str, max_pixels, notes: list) -> Picture:
-    from . import png16, tiff
+    from . import png, tiff
 
     try:
         with _no_pillow_bomb_check():
@@ -182,11 +183,16 @@ def _load_bytes(data: bytes, name: str, max_pixels, notes: list) -> Picture:
                 if getattr(img, "n_frames", 1) > 1:
                     notes.append(f"only the first of {img.n_frames} frames is filtered")
                 if img.format == "PNG":
-                    for _ in png16.chunks(data):  # every chunk's CRC: Pillow does not check IDAT's
+                    for _ in png.chunks(data):  # every chunk's CRC: Pillow does not check IDAT's
                         pass
-                if img.format == "PNG" and img.tile and img.tile[0][3] in PNG16_RAWMODES:
-                    pixels, meta = png16.decode(data)
-                    return _wide_picture(pixels, meta, alpha=pixels.shape[2] in (2, 4), cmyk=False, notes=notes)
+                if img.format == "PNG" and png.is_wide(data):
+                    pixels = png.decode(data)
+                    if pixels.shape[2] == 4 and data[25] == 2:
+                        notes.append("RGB image with a transparent colour: given an alpha channel")
+                    with png.metadata_image(data) as header:
+                        meta, orientation = _metadata(header), header.getexif().get(0x0112, 1)
+                    return _wide_picture(pixels, meta, orientation, alpha=pixels.shape[2] in (2, 4), cmyk=False,
+                                         notes=notes)
                 if img.format == "TIFF" and _tiff_is_wide(img):
                     return _load_tiff(data, name, img, max_pixels, notes)
                 return _load_pillow(img, name, notes)
@@ -194,7 +200,7 @@ def _load_bytes(data: bytes, name: str, max_pixels, notes: list) -> Picture:
         raise
     except Image.DecompressionBombError as e:
         raise ImgconvError(f"{name}: {e}") from None
-    except (png16.PNGError, tiff.TiffError) as e:
+    except (png.PNGError, tiff.TiffError) as e:
         raise ImgconvError(f"{name}: corrupt, truncated or unsupported image ({e})") from None
     except MemoryError:
         raise ImgconvError(f"{name}: not enough memory to decode this image") from None
@@ -285,7 +291,8 @@ def _load_tiff(data: bytes, name: str, img, max_pixels, notes: list) -> Picture:
         colour = np.divide(pixels[..., :-1].astype(np.float32) * full, a, out=np.zeros_like(a.repeat(keep - 1, -1)),
                            where=a > 0)
         pixels = np.concatenate([to_dtype(colour, pixels.dtype), pixels[..., -1:]], axis=-1)
-    return _wide_picture(pixels, meta, alpha=alpha, cmyk=photometric == "SEPARATED", notes=notes)
+    return _wide_picture(pixels, meta, meta.pop("orientation", 1), alpha=alpha, cmyk=photometric == "SEPARATED",
+                         notes=notes)
 
 
 def as_rgb(picture: Picture) -> Picture:
@@ -297,21 +304,11 @@ def as_rgb(picture: Picture) -> Picture:
     return Picture(pixels, alpha=False, info=info, notes=notes, cmyk=False)
 
 
-def _wide_picture(pixels, meta, *, alpha, cmyk, notes) -> Picture:
-    """A picture decoded outside Pillow: apply the EXIF orientation with numpy and clean the metadata."""
-    orientation = 1
-    if meta.get("exif"):
-        try:
-            exif = Image.Exif()
-            exif.load(meta["exif"])
-            orientation = exif.get(0x0112, 1)
-        except Exception:  # noqa: BLE001 - unreadable EXIF is dropped, the pixels are still good
-            meta.pop("exif")
-    orientation = meta.pop("orientation", orientation)
+def _wide_picture(pixels, meta, orientation, *, alpha, cmyk, notes) -> Picture:
+    """A picture decoded outside Pillow: made upright with numpy, orientation dropped from the metadata."""
     if orientation in ORIENT:
         pixels = ORIENT[orientation](pixels)
-    info = _clean_meta(meta)
-    return Picture(np.ascontiguousarray(pixels), alpha=alpha, info=info, notes=notes, cmyk=cmyk)
+    return Picture(np.ascontiguousarray(pixels), alpha=alpha, info=_clean_meta(meta), notes=notes, cmyk=cmyk)
 
 
 def _metadata(img: Image.Image) -> dict:
@@ -447,10 +444,10 @@ def encode(pixels: np.ndarray, fmt: str, *, alpha: bool, meta: dict, quality: in
             notes.append("PNG holds no float or 32-bit samples: saved as 16-bit, clipped to 0..white")
             pixels = _rescale(pixels, np.uint16)
         if channels > 1:
-            from . import png16
+            from . import png
 
-            _drop_unheld(meta, "PNG", notes)
-            return png16.encode(pixels, meta, level=1)
+            stand_in = _pillow_bytes(Image.new("L", (1, 1)), "PNG", meta, quality, notes)
+            return png.encode(pixels, stand_in)
     elif fmt == "TIFF" and wide and channels > 1:
         from . import tiff
 

@@ -1,12 +1,7 @@
 """TIFF files Pillow cannot hold: 16-bit colour, float colour, 16-bit grey+alpha, float64/float16 -- via tifffile.
 
-tifffile (pure Python, numpy only, ~250 KB) is imported here and only here, so `imgconv --help` and
-every 8-bit image never pay for it.  Without the optional `imagecodecs` package tifffile decodes
-uncompressed, Deflate/zlib and LZMA TIFFs; an LZW, PackBits or JPEG-compressed 16-bit colour TIFF then
-would need `imagecodecs` (a 26 MB binary wheel); imgconv instead registers its own LZW decoder (a
-small Numba loop, LZW being the most common TIFF compression: Photoshop, GIMP, libtiff, OpenCV) and
-tifffile's own pure-Python PackBits decoder.  Anything else (JPEG-in-TIFF, ...) fails with a message
-naming `pip install imagecodecs`, rather than being read as 8 bits.
+tifffile is imported here and only here, so `imgconv --help` and every 8-bit image never pay for it; it
+decodes every TIFF compression (LZW, Deflate, PackBits, JPEG, ZStandard...) through imagecodecs.
 """
 
 from __future__ import annotations
@@ -32,7 +27,6 @@ def read(data: bytes, check_size=None):
     metadata: icc_profile, xmp, dpi and the orientation tag (applied by the caller)."""
     import tifffile
 
-    _register_decoders()
     try:
         with tifffile.TiffFile(io.BytesIO(data)) as tif:
             page = tif.pages.first
@@ -49,8 +43,6 @@ def read(data: bytes, check_size=None):
         message = str(e).strip("'\"")
         if len(message) < 8:  # e.g. a bare IndexError(0) from deep inside the parser
             message = f"{type(e).__name__} {message}".strip()
-        if "imagecodecs" in message:
-            message += " (pip install imagecodecs to read it)"
         raise TiffError(message or type(e).__name__) from None
     pixels = _to_yxs(pixels, axes)
     return pixels, photometric, extra, meta
@@ -114,131 +106,3 @@ def write(pixels: np.ndarray, meta: dict, *, cmyk: bool = False) -> bytes:
                      extrasamples=extrasamples or None, compression="zlib",
                      predictor=pixels.dtype.kind in "ui", extratags=extratags, metadata=None, **kwargs)
     return out.getvalue()
-
-
-# --------------------------------------------------------------------------------------- LZW and PackBits
-
-def _lzw_py(src, limit):  # pragma: no cover - the Numba version runs instead
-    """TIFF LZW (MSB-first codes of 9..12 bits, "early change"); (bytes written, status).
-
-    status: 0 finished (EOI or end of data), 1 output limit reached, -1 corrupt stream.  Each table entry
-    is a run of bytes already written: the previous entry plus the next byte, so (start, length) suffices.
-    """
-    out = np.empty(limit, np.uint8)
-    starts = np.zeros(4096, np.int64)
-    lengths = np.zeros(4096, np.int64)
-    nbits = src.size * 8
-    bitpos = 0
-    pos = 0
-    width = 9
-    next_code = 258
-    prev_start = -1
-    prev_len = 0
-    while bitpos + width <= nbits:
-        code = 0
-        for k in range(width):
-            bit = bitpos + k
-            code = (code << 1) | ((src[bit >> 3] >> (7 - (bit & 7))) & 1)
-        bitpos += width
-        if code == 256:
-            width = 9
-            next_code = 258
-            prev_start = -1
-            continue
-        if code == 257:
-            return out, pos, 0
-        start = pos
-        if code < 256:
-            length = 1
-            if pos >= limit:
-                return out, pos, 1
-            out[pos] = code
-            pos += 1
-        elif code < next_code and prev_start >= 0:
-            length = lengths[code]
-            source = starts[code]
-            for j in range(length):
-                if pos >= limit:
-                    return out, pos, 1
-                out[pos] = out[source + j]
-                pos += 1
-        elif code == next_code and prev_start >= 0:
-            length = prev_len + 1
-            for j in range(prev_len):
-                if pos >= limit:
-                    return out, pos, 1
-                out[pos] = out[prev_start + j]
-                pos += 1
-            if pos >= limit:
-                return out, pos, 1
-            out[pos] = out[prev_start]
-            pos += 1
-        else:
-            return out, pos, -1
-        if prev_start >= 0 and next_code < 4096:
-            starts[next_code] = prev_start
-            lengths[next_code] = prev_len + 1
-            next_code += 1
-        prev_start = start
-        prev_len = length
-        if next_code >= 2047:
-            width = 12
-        elif next_code >= 1023:
-            width = 11
-        elif next_code >= 511:
-            width = 10
-        else:
-            width = 9
-    return out, pos, 0
-
-
-_lzw_jit = None
-
-
-def lzw_decode(data, out=None) -> bytes:
-    """Decode TIFF LZW data (`out`: the expected size in bytes, as tifffile passes it)."""
-    global _lzw_jit
-    if _lzw_jit is None:
-        from numba import njit
-
-        _lzw_jit = njit(cache=True, nogil=True)(_lzw_py)
-    src = np.frombuffer(bytes(data), np.uint8)
-    if src.size >= 2 and src[0] == 0 and src[1] & 1:
-        raise ValueError("old-style (LSB-first) LZW TIFF is not supported; pip install imagecodecs")
-    limit = out if isinstance(out, int) and out > 0 else max(1 << 16, 8 * src.size)
-    while True:
-        buffer, written, status = _lzw_jit(src, limit)
-        if status == -1:
-            raise ValueError("corrupt LZW data")
-        if status == 1 and not (isinstance(out, int) and out > 0):
-            limit *= 4  # size not given: grow and decode again
-            continue
-        return buffer[:written].tobytes()
-
-
-_registered = False
-
-
-def _register_decoders() -> None:
-    """Teach tifffile LZW and PackBits when imagecodecs (which it would use) is not installed."""
-    global _registered
-    if _registered:
-        return
-    _registered = True
-    try:
-        import imagecodecs  # noqa: F401
-
-        return
-    except ImportError:
-        pass
-    import tifffile
-
-    codecs = getattr(tifffile.TIFF.DECOMPRESSORS, "_codecs", None)
-    if isinstance(codecs, dict):
-        codecs.setdefault(5, lzw_decode)
-        try:
-            from tifffile import _imagecodecs
-
-            codecs.setdefault(32773, _imagecodecs.packbits_decode)
-        except (ImportError, AttributeError):
-            pass
