@@ -82,3 +82,18 @@ def test_auto_uses_numpy_only_while_numba_is_not_loaded():
             "print(lib, small.runner, loaded, big.runner)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["numba", "numpy", "False", "numba"]
+
+
+@pytest.mark.parametrize("name", ["blur", "box", "sharpen", "emboss", "sobel", "unsharp"])
+def test_apply_filter_out_dtype_matches_to_dtype(rng, name):
+    """apply_filter(out_dtype=uint8) (engines store uint8 directly for plain filters) == to_dtype(float result)."""
+    from imgconv import filters
+    from imgconv.apply import apply_filter
+    from imgconv.io import to_dtype
+
+    image = (rng.random((21, 25, 3)) * 255).astype(np.uint8)
+    filt = getattr(filters, name)()
+    want = to_dtype(apply_filter(image, filt, 255.0), np.uint8)
+    got = apply_filter(image, filt, 255.0, out_dtype=np.uint8)
+    assert got.dtype == np.uint8 and got.shape == want.shape
+    assert np.abs(got.astype(int) - want).max() <= 1 and np.mean(got == want) > 0.99
