@@ -100,6 +100,8 @@ def kernel_workload(name, description, kernel, image, mods, opencv=None, scipy=N
     for algo in ("auto",) + ALGORITHMS:
         if algo != "auto" and why_not(algo, info) is not None:
             continue
+        if algo == "im2col" and kernel.size > 49 and not os.environ.get("BENCH_ALL"):
+            continue  # minutes per call on 4K (k1*k2 patch bytes per pixel); BENCH_ALL=1 to include
         engine = chosen.algo if algo == "auto" else algo
         w.impls.append(Impl(f"imgconv {algo}", lambda a=algo: imgconv.convolve(image, kernel, algo=a, out=out),
                             engine=engine, flops=2 * work(engine, info, image.shape),
@@ -180,7 +182,16 @@ def jpeg_workload(mods, tmp: Path, size=(3000, 4000)):
                  dtype="uint8", pixels=size[0] * size[1])
     w.out_bytes = size[0] * size[1] * 3
     filt = blur(2.0)
-    w.impls.append(Impl("imgconv auto", lambda: process_file(src, tmp / "out_imgconv.jpg", filt, Options(overwrite=True))))
+    w.impls.append(Impl("imgconv auto", lambda: process_file(src, tmp / "out_imgconv.jpg", filt, Options(overwrite=True)),
+                        note="job.process_file (imgconv blur)"))
+
+    def direct_uint8():
+        from imgconv.io import load, save
+
+        picture = load(src)
+        pixels = apply_filter(picture.pixels, filt, picture.full, out_dtype=picture.pixels.dtype)
+        save(pixels, tmp / "out_imgconv2.jpg", alpha=picture.alpha, info=picture.info, quality=95)
+    w.impls.append(Impl("imgconv uint8 result", direct_uint8, note="io.load, apply_filter(out_dtype=uint8), io.save"))
     cv2, ndimage = mods["cv2"], mods["scipy.ndimage"]
     if cv2 is not None:
         def opencv():
@@ -267,6 +278,9 @@ def measure(workloads, rounds: int, budget: float, copy_timer):
             impl.call()
             impl.warm = time.perf_counter() - t
             impl.runs = max(1, min(rounds, int(budget / max(impl.warm, 1e-6))))
+            if impl.warm > budget and impl.engine not in ("direct", "separable", "sat"):
+                impl.times.append(impl.warm)  # slow and nothing to compile: the warm-up is the sample
+                impl.runs = 0
             # Fast calls run a few times back to back in each round: more samples for the median.
             impl.inner = max(1, min(5, int(0.2 / max(impl.warm, 1e-6))))
     for r in range(rounds):
