@@ -43,6 +43,11 @@ def grid(rng):
     for k in (3, 5, 7, 11, 15):
         out.append(("direct", f"dense {k}x{k}", dense[k], (small, big)))
     out.append(("direct", "sharpen 3x3", sharpen_kernel(1.0), (small, big)))
+    sobel = np.array([[1.0, 0, -1], [2, 0, -2], [1, 0, -1]])
+    out.append(("direct", "sobel 3x3", sobel, (small, big)))
+    out.append(("separable", "sobel 3x3", sobel, (small, big)))
+    out.append(("separable", "sharpen 3x3", sharpen_kernel(1.0), (small, big)))
+    out.append(("separable", "rank-1 5x5", low(5, 1), (small, big)))
     for s in (1.0, 2.0, 4.0, 8.0):
         out.append(("separable", f"gauss s{s:g}", gaussian_kernel(s), (small, big)))
     out.append(("separable", "rank-2 9x9", low(9, 2), (small, big)))

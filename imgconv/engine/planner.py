@@ -26,18 +26,18 @@ MAX_SEPARABLE_RANK = 4
 # (values = H*W*C; work as in `work()`).  PER_VALUE is the memory traffic and per-pixel bookkeeping,
 # RATES the arithmetic throughput.  Only the ratios between engines matter for choosing.
 RATES = {
-    "direct": 90e9,  # multiply-adds per second (non-zero taps), register-blocked AVX loop
-    "separable": 60e9,  # multiply-adds per second of the column + row passes
-    "sat": 2.5e9,  # output values per second from the running box sums
-    "fft": 0.9e9,  # n*log2(n) units per second (numpy's pocketfft, float32, strips on both cores)
-    "im2col": 0.3e9,  # patch values per second (written, then read by the GEMV)
+    "direct": 6.85e+10,  # multiply-adds per second (non-zero taps), register-blocked AVX loop
+    "separable": 7.74e+10,  # multiply-adds per second of the column + row passes
+    "sat": 2.5e+10,  # output values per second from the running box sums
+    "fft": 7.72e+09,  # n*log2(n) units per second (numpy's pocketfft, float32, strips on both cores)
+    "im2col": 1.64e+09,  # patch values per second (written, then read by the GEMV)
 }
 PER_VALUE = {
-    "direct": 0.55e-9,
-    "separable": 0.55e-9,
-    "sat": 0.3e-9,
-    "fft": 2.0e-9,
-    "im2col": 1.0e-9,
+    "direct": 3.37e-10,
+    "separable": 4.57e-10,
+    "sat": 4.24e-10,
+    "fft": 5.86e-09,
+    "im2col": 8.72e-09,
 }
 #: Kept for callers of the old model: bytes per second of a plain copy on the reference machine.
 COPY_RATE = 25e9
