@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-import imgconv.io as imgio
+import imgconv.io.reading
 from imgconv.cli import cli
 from imgconv.errors import ImgconvError
 from imgconv.io import load, save
@@ -141,7 +141,7 @@ def test_failure_mid_write_leaves_the_old_file_and_no_temp(tmp_path, monkeypatch
         real_write(fd, bytes(data[: len(data) // 2]))
         raise failure
 
-    monkeypatch.setattr(imgio.os, "write", half_then_fail)
+    monkeypatch.setattr(os, "write", half_then_fail)
     expected = ImgconvError if isinstance(failure, OSError) else KeyboardInterrupt
     with pytest.raises(expected) as caught:
         save(PIXELS, out, alpha=False)
@@ -154,7 +154,7 @@ def test_failure_at_the_rename_leaves_no_temp(tmp_path, monkeypatch, write_path)
     def no_rename(src, dst):
         raise OSError(errno.EIO, "Input/output error")
 
-    monkeypatch.setattr(imgio.os, "replace", no_rename)
+    monkeypatch.setattr(os, "replace", no_rename)
     with pytest.raises(ImgconvError, match="Input/output error"):
         save(PIXELS, tmp_path / "out.png", alpha=False)
     assert listing(tmp_path) == []
@@ -166,7 +166,7 @@ def test_full_disk_through_the_cli_is_one_line(photo, tmp_path, monkeypatch):
     def full(fd, data):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(imgio.os, "write", full)
+    monkeypatch.setattr(os, "write", full)
     result = run("blur", path, tmp_path / "out.png")
     assert result.exit_code == 1 and "disk is full" in result.output and "Traceback" not in result.output
     assert listing(tmp_path) == ["photo.png"]
@@ -213,7 +213,7 @@ def test_unreadable_input_is_one_line(photo, tmp_path, monkeypatch):
                 raise PermissionError(errno.EACCES, "Permission denied", str(file))
             return real_open(file, *args, **kwargs)
 
-        monkeypatch.setattr(imgio, "open", refuse, raising=False)
+        monkeypatch.setattr(imgconv.io.reading, "open", refuse, raising=False)
     else:
         path.chmod(0o000)
     result = run("blur", path, tmp_path / "out.png")

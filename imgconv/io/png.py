@@ -60,32 +60,31 @@ def decode(data: bytes) -> np.ndarray:
     """The pixels of a 16-bit PNG, H x W x C native uint16 (a tRNS colour becomes an alpha channel)."""
     import imagecodecs
 
-    try:
-        pixels = imagecodecs.png_decode(data)
-    except imagecodecs.PngError as e:
-        raise PNGError(str(e)) from None
+    pixels = imagecodecs.png_decode(data)
     return pixels[:, :, np.newaxis] if pixels.ndim == 2 else pixels
 
 
-_STAND_IN = (chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0)), chunk(b"IDAT", zlib.compress(b"\0\0")))
+def _metadata_chunks(data: bytes) -> bytes:
+    return b"".join(chunk(kind, payload) for kind, payload in chunks(data) if kind in METADATA)
+
+
+_ONE_PIXEL = (chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0)), chunk(b"IDAT", zlib.compress(b"\0\0")))
 
 
 def metadata_image(data: bytes) -> Image.Image:
     """A 1x1 PNG with `data`'s metadata chunks, for Pillow to read them: from the real file Pillow
     would decode all the pixels (to 8 bits) to reach the chunks after the image data."""
-    kept = b"".join(chunk(kind, payload) for kind, payload in chunks(data) if kind in METADATA)
-    return Image.open(io.BytesIO(SIGNATURE + _STAND_IN[0] + kept + _STAND_IN[1] + chunk(b"IEND", b"")))
+    header, pixel = _ONE_PIXEL
+    return Image.open(io.BytesIO(SIGNATURE + header + _metadata_chunks(data) + pixel + chunk(b"IEND", b"")))
 
 
 def encode(pixels: np.ndarray, stand_in: bytes) -> bytes:
-    """A 16-bit PNG of H x W x C uint16 pixels (C = 2, 3 or 4), with the metadata chunks of `stand_in` (a PNG Pillow wrote).
-
-    zlib level 1 with run-length matching and the Paeth filter: 1024x1024 RGB in ~40 ms, no larger than
-    libpng's default (~230 ms) on photographs; see docs/fidelity.md."""
+    """A 16-bit PNG of H x W x C uint16 pixels (C = 2, 3 or 4) with the metadata chunks of `stand_in`, a
+    PNG Pillow wrote.  zlib level 1, run-length matching and the Paeth filter: 1024x1024 RGB in ~40 ms,
+    no larger than libpng's default settings (~230 ms) on photographs; see docs/fidelity.md."""
     import imagecodecs
 
     encoded = imagecodecs.png_encode(np.ascontiguousarray(pixels), level=1, strategy=imagecodecs.PNG.STRATEGY.RLE,
                                      filter=imagecodecs.PNG.FILTER.PAETH)
-    kept = b"".join(chunk(kind, payload) for kind, payload in chunks(stand_in) if kind in METADATA)
     ihdr_end = 8 + 25  # imagecodecs writes IHDR first and every other chunk after it
-    return encoded[:ihdr_end] + kept + encoded[ihdr_end:]
+    return encoded[:ihdr_end] + _metadata_chunks(stand_in) + encoded[ihdr_end:]

@@ -11,41 +11,48 @@ import io
 import numpy as np
 
 from ..errors import ImgconvError
+from .picture import FULL, to_dtype
 
-#: TIFF tags Pillow lists as EXIF for a TIFF file that describe the file's layout, not the picture.
-STRUCTURAL_TAGS = {254, 255, 256, 257, 258, 259, 262, 266, 273, 274, 277, 278, 279, 280, 281, 282, 283, 284,
-                   296, 317, 320, 322, 323, 324, 325, 338, 339, 340, 341, 530, 531, 532, 700, 33723, 34675}
-
-
-class TiffError(ValueError):
-    """tifffile could not read the file (corrupt, truncated, or a compression it cannot decode)."""
+#: Photometric interpretation -> colour samples per pixel.
+BASE_SAMPLES = {"MINISBLACK": 1, "MINISWHITE": 1, "RGB": 3, "SEPARATED": 4}
 
 
-def read(data: bytes, check_size=None):
-    """(pixels H x W x C, photometric name, extrasamples, metadata) of the first image in a TIFF.
-
-    metadata: icc_profile, xmp, dpi and the orientation tag (applied by the caller)."""
+def read(data: bytes, name: str, check_size, notes: list):
+    """(pixels H x W x C, metadata, alpha, cmyk) of the first image in a TIFF, in black-is-zero, alpha
+    not premultiplied.  metadata: icc_profile, xmp, dpi and the orientation tag (applied by the caller)."""
     import tifffile
 
-    try:
-        with tifffile.TiffFile(io.BytesIO(data)) as tif:
-            page = tif.pages.first
-            if check_size is not None:  # before decoding: a header may claim any size
-                check_size((int(page.imagewidth), int(page.imagelength)))
-            pixels = page.asarray()
-            axes = page.axes
-            photometric = page.photometric.name
-            extra = tuple(int(e) for e in (page.extrasamples or ()))
-            meta = _page_meta(page)
-    except (MemoryError, ImgconvError):
-        raise
-    except Exception as e:  # noqa: BLE001 - untrusted bytes: any failure of the decoder means "unreadable"
-        message = str(e).strip("'\"")
-        if len(message) < 8:  # e.g. a bare IndexError(0) from deep inside the parser
-            message = f"{type(e).__name__} {message}".strip()
-        raise TiffError(message or type(e).__name__) from None
-    pixels = _to_yxs(pixels, axes)
-    return pixels, photometric, extra, meta
+    with tifffile.TiffFile(io.BytesIO(data)) as tif:
+        page = tif.pages.first
+        check_size((int(page.imagewidth), int(page.imagelength)))  # before decoding: a header may claim any size
+        pixels = _to_yxs(page.asarray(), page.axes, name)
+        photometric = page.photometric.name
+        extra = tuple(int(e) for e in (page.extrasamples or ()))
+        meta = _page_meta(page)
+    samples = pixels.shape[2]
+    base = BASE_SAMPLES.get(photometric)
+    if base is None or samples < base or (photometric == "SEPARATED" and samples != 4):
+        raise ImgconvError(f"{name}: unsupported TIFF ({photometric} with {samples} samples)")
+    alpha = photometric != "SEPARATED" and bool(extra) and extra[0] in (1, 2) and samples > base
+    keep = base + alpha
+    if samples > keep:
+        notes.append(f"{samples - keep} extra sample(s) per pixel dropped")
+        pixels = pixels[:, :, :keep]
+    if pixels.dtype not in (np.uint8, np.uint16, np.float32):
+        if pixels.dtype.kind != "f":
+            notes.append(f"{pixels.dtype} samples filtered and saved as 32-bit float")
+        pixels = pixels.astype(np.float32)
+    full = FULL[pixels.dtype]
+    if photometric == "MINISWHITE":
+        notes.append("white-is-zero image inverted to black-is-zero")
+        pixels[..., :1] = (full - pixels[..., :1]) if pixels.dtype.kind == "f" else ~pixels[..., :1]
+    if alpha and extra[0] == 1:  # associated (premultiplied) alpha: un-premultiply
+        notes.append("premultiplied alpha un-premultiplied")
+        a = pixels[..., -1:].astype(np.float32)
+        colour = np.divide(pixels[..., :-1].astype(np.float32) * full, a, out=np.zeros_like(a.repeat(keep - 1, -1)),
+                           where=a > 0)
+        pixels = np.concatenate([to_dtype(colour, pixels.dtype), pixels[..., -1:]], axis=-1)
+    return pixels, meta, alpha, photometric == "SEPARATED"
 
 
 def _page_meta(page) -> dict:
@@ -65,18 +72,17 @@ def _page_meta(page) -> dict:
     return meta
 
 
-def _to_yxs(pixels: np.ndarray, axes: str) -> np.ndarray:
+def _to_yxs(pixels: np.ndarray, axes: str, name: str) -> np.ndarray:
     """Reorder tifffile's axes (e.g. 'SYX' for planar files) to rows, columns, samples."""
     keep = [a for a in axes if a in "YXS"]
     for i, a in reversed(list(enumerate(axes))):  # drop any extra axis (depth, pages) by taking index 0
         if a not in "YXS":
             pixels = pixels.take(0, axis=i)
-    order = [keep.index(a) for a in "YXS" if a in keep]
-    pixels = pixels.transpose(order)
+    pixels = pixels.transpose([keep.index(a) for a in "YXS" if a in keep])
     if pixels.ndim == 2:
         pixels = pixels[:, :, np.newaxis]
     if pixels.ndim != 3:
-        raise TiffError(f"unsupported TIFF layout {axes!r}")
+        raise ImgconvError(f"{name}: unsupported TIFF layout {axes!r}")
     return pixels
 
 

@@ -1,0 +1,93 @@
+"""Metadata: what is read from a file to carry to the output, and what each output format can hold."""
+
+from __future__ import annotations
+
+import re
+
+from PIL import Image
+
+#: Metadata each output format can hold (what is not in the set is dropped, with a note).
+HOLDS = {
+    "JPEG": {"icc_profile", "exif", "xmp", "comment", "dpi"},
+    "PNG": {"icc_profile", "exif", "xmp", "text", "dpi"},
+    "TIFF": {"icc_profile", "exif", "xmp", "dpi"},
+    "WEBP": {"icc_profile", "exif", "xmp"},
+    "AVIF": {"icc_profile", "exif", "xmp"},
+    "GIF": {"comment"},
+    "BMP": {"dpi"},
+}
+NAMES = {"icc_profile": "ICC profile", "exif": "EXIF", "xmp": "XMP", "text": "PNG text", "comment": "comment",
+         "dpi": "dpi"}
+#: TIFF tags Pillow lists as EXIF for a TIFF file that describe the file's layout, not the picture.
+STRUCTURAL_TAGS = {254, 255, 256, 257, 258, 259, 262, 266, 273, 274, 277, 278, 279, 280, 281, 282, 283, 284,
+                   296, 317, 320, 322, 323, 324, 325, 338, 339, 340, 341, 530, 531, 532, 700, 33723, 34675}
+XMP_ORIENTATION = (re.compile(rb'\s*tiff:Orientation="[0-9]"'),
+                   re.compile(rb"<tiff:Orientation>[0-9]</tiff:Orientation>"))
+
+
+def read(img: Image.Image) -> dict:
+    """What to carry to the output from a file Pillow opened, orientation removed."""
+    meta = {}
+    for key in ("icc_profile", "comment", "dpi"):
+        if img.info.get(key):
+            meta[key] = img.info[key]
+    xmp = img.info.get("xmp") or img.info.get("XML:com.adobe.xmp")
+    if xmp:
+        meta["xmp"] = xmp
+    try:
+        exif = img.getexif()
+        if img.format == "TIFF":  # Pillow lists the file's layout tags as EXIF: keep only the picture's
+            kept = Image.Exif()
+            for tag, value in exif.items():
+                if tag in (0x8769, 0x8825):
+                    ifd = exif.get_ifd(tag)
+                    if ifd:
+                        kept[tag] = dict(ifd)
+                elif tag not in STRUCTURAL_TAGS:
+                    kept[tag] = value
+            exif = kept
+        if len(exif):
+            meta["exif"] = exif.tobytes()
+    except Exception:  # noqa: BLE001 - corrupt EXIF is dropped, not fatal
+        pass
+    if img.format == "PNG":
+        text = {k: v for k, v in getattr(img, "text", {}).items() if k != "XML:com.adobe.xmp"}
+        if text:
+            meta["text"] = text
+    return clean(meta)
+
+
+def clean(meta: dict) -> dict:
+    """Drop the orientation (the pixels are upright now) from EXIF and XMP; XMP as bytes."""
+    meta = dict(meta)
+    if meta.get("exif"):
+        try:
+            exif = Image.Exif()
+            exif.load(meta["exif"])
+            if 0x0112 in exif:
+                del exif[0x0112]
+                meta["exif"] = exif.tobytes()
+            if not len(exif):
+                del meta["exif"]
+        except Exception:  # noqa: BLE001
+            del meta["exif"]
+    if meta.get("xmp"):
+        xmp = meta["xmp"]
+        xmp = xmp.encode("utf-8") if isinstance(xmp, str) else bytes(xmp)
+        for pattern in XMP_ORIENTATION:
+            xmp = pattern.sub(b"", xmp)
+        meta["xmp"] = xmp
+    if isinstance(meta.get("comment"), str):
+        meta["comment"] = meta["comment"].encode("utf-8")
+    return {k: v for k, v in meta.items() if v}
+
+
+def drop_unheld(meta: dict, fmt: str, notes: list, also=()) -> None:
+    """Remove from `meta` what a `fmt` output cannot hold (and what is in `also`), with a note."""
+    held = HOLDS.get(fmt, set()) - set(also)
+    dropped = [k for k in list(meta) if k not in held]
+    for k in dropped:
+        del meta[k]
+    if dropped:
+        names = ", ".join(NAMES.get(k, k) for k in dropped)
+        notes.append(f"metadata this {fmt} output cannot hold was dropped: {names}")

@@ -1,0 +1,201 @@
+"""Decoding: any image file to a `Picture` in its own pixel type, upright, with the metadata to carry.
+
+Pillow decodes everything except 16-bit colour PNG and 16-bit/float colour TIFF (`png`, `tiff`), which it
+would read as 8 bits.  Odd modes are converted with a note; an image over the pixel limit is refused from
+its header, before any decoding; any failure of a decoder is one ImgconvError line.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+import sys
+import warnings
+from contextlib import contextmanager
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from ..errors import ImgconvError
+from . import logs, metadata, png, tiff
+from .picture import Picture
+
+#: Images larger than this many pixels are refused (a decompression bomb guard).  The default is where
+#: Pillow itself stops (twice its warning limit); `--max-pixels` changes it, 0 means no limit.
+DEFAULT_MAX_PIXELS = 2 * Image.MAX_IMAGE_PIXELS
+#: Pillow modes read as they are (the rest are converted on load, with a note).
+NATIVE = {"L": np.uint8, "LA": np.uint8, "RGB": np.uint8, "RGBA": np.uint8, "CMYK": np.uint8,
+          "I;16": np.uint16, "I;16L": np.uint16, "I;16B": np.uint16, "I;16N": np.uint16,
+          "I": np.int32, "F": np.float32}
+CONVERT = {"1": "L", "La": "LA", "RGBa": "RGBA", "RGBX": "RGB", "YCbCr": "RGB", "HSV": "RGB", "PA": "RGBA"}
+#: Pillow's ImageOps.exif_transpose, as numpy: orientation -> function of an H x W x C array.
+ORIENT = {
+    2: lambda a: a[:, ::-1],
+    3: lambda a: a[::-1, ::-1],
+    4: lambda a: a[::-1],
+    5: lambda a: a.transpose(1, 0, 2),
+    6: lambda a: np.rot90(a, -1),
+    7: lambda a: a[::-1, ::-1].transpose(1, 0, 2),
+    8: lambda a: np.rot90(a, 1),
+}
+
+
+def load(path, *, max_pixels: int | None = None) -> Picture:
+    """Read an image file ("-" is standard input).  Any problem is an ImgconvError with a one-line message.
+
+    max_pixels: refuse larger images before decoding them (None: DEFAULT_MAX_PIXELS, 0: no limit).
+    """
+    name = "stdin" if str(path) == "-" else str(path)
+    max_pixels = DEFAULT_MAX_PIXELS if max_pixels is None else max_pixels
+    data = _read_bytes(path, name)
+    notes: list = []
+    with warnings.catch_warnings(record=True) as caught, logs.as_notes(notes):
+        warnings.simplefilter("always")
+        picture = _load_bytes(data, name, max_pixels, notes)
+    for w in caught:
+        if not issubclass(w.category, DeprecationWarning):
+            picture.notes.append(f"decoder warning: {w.message}")
+    return picture
+
+
+def _read_bytes(path, name) -> bytes:
+    try:
+        if str(path) == "-":
+            data = sys.stdin.buffer.read()
+        else:
+            with open(path, "rb") as f:
+                data = f.read()
+    except FileNotFoundError:
+        raise ImgconvError(f"{name}: no such file") from None
+    except IsADirectoryError:
+        raise ImgconvError(f"{name}: is a directory, not an image") from None
+    except PermissionError:
+        raise ImgconvError(f"{name}: permission denied (cannot read it)") from None
+    except OSError as e:
+        raise ImgconvError(f"{name}: cannot read ({e.strerror or e})") from None
+    if not data:
+        raise ImgconvError(f"{name}: empty file, not an image")
+    return data
+
+
+@contextmanager
+def _no_pillow_bomb_check():
+    """We check the pixel count ourselves, right after the header is read and before any decoding."""
+    saved = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = None
+    try:
+        yield
+    finally:
+        Image.MAX_IMAGE_PIXELS = saved
+
+
+def _load_bytes(data: bytes, name: str, max_pixels, notes: list) -> Picture:
+    def check_size(size):
+        _check_size(size, name, max_pixels)
+
+    try:
+        with _no_pillow_bomb_check():
+            try:
+                img = Image.open(io.BytesIO(data))
+            except UnidentifiedImageError:
+                if data[:4] in (b"II*\0", b"MM\0*"):  # a TIFF Pillow cannot hold (float RGB, 16-bit LA...)
+                    return _load_tiff(data, name, None, check_size, notes)
+                if data[:8] == png.SIGNATURE and data[12:16] == b"IHDR":
+                    check_size(struct.unpack(">II", data[16:24]))
+                raise ImgconvError(f"{name}: not an image, or a format imgconv cannot read") from None
+            with img:
+                check_size(img.size)
+                if getattr(img, "n_frames", 1) > 1:
+                    notes.append(f"only the first of {img.n_frames} frames is filtered")
+                if img.format == "PNG":
+                    for _ in png.chunks(data):  # every chunk's CRC: Pillow does not check IDAT's
+                        pass
+                    if png.is_wide(data):
+                        return _load_png(data, notes)
+                if img.format == "TIFF" and _tiff_is_wide(img):
+                    return _load_tiff(data, name, img, check_size, notes)
+                return _load_pillow(img, name, notes)
+    except ImgconvError:
+        raise
+    except Image.DecompressionBombError as e:
+        raise ImgconvError(f"{name}: {e}") from None
+    except MemoryError:
+        raise ImgconvError(f"{name}: not enough memory to decode this image") from None
+    except Exception as e:  # noqa: BLE001 - untrusted bytes: any decoder failure means "cannot read it"
+        detail = str(e).strip("'\"")
+        if len(detail) < 8:  # e.g. a bare IndexError(0) from deep inside a parser
+            detail = f"{type(e).__name__} {detail}".strip()
+        raise ImgconvError(f"{name}: corrupt, truncated or unsupported image ({detail})") from None
+
+
+def _check_size(size, name, max_pixels) -> None:
+    width, height = size
+    if width <= 0 or height <= 0:
+        raise ImgconvError(f"{name}: image has zero width or height ({width}x{height})")
+    if max_pixels and width * height > max_pixels:
+        raise ImgconvError(f"{name}: {width}x{height} = {width * height:,} pixels is over the limit of "
+                           f"{max_pixels:,} (a decompression-bomb guard); raise it with --max-pixels")
+
+
+def _tiff_is_wide(img) -> bool:
+    """More than 8 bits per sample with two or more samples: Pillow would read it as 8 bits."""
+    bits = img.tag_v2.get(258, (1,))
+    bits = bits if isinstance(bits, tuple) else (bits,)
+    return img.tag_v2.get(277, 1) >= 2 and max(bits) > 8
+
+
+def _load_pillow(img: Image.Image, name: str, notes: list) -> Picture:
+    info = metadata.read(img)
+    img.load()
+    upright = ImageOps.exif_transpose(img)
+    if upright is not None:
+        img = upright
+    mode = img.mode
+    if mode in ("L", "RGB") and "transparency" in img.info:
+        notes.append(f"{mode} image with a transparent colour: given an alpha channel")
+        img = img.convert("RGBA")
+        img = img.convert("LA") if mode == "L" else img
+    elif mode == "P":
+        transparent = "transparency" in img.info or (img.palette is not None and img.palette.mode == "RGBA")
+        target = "RGBA" if transparent else "RGB"
+        notes.append(f"palette (P) image converted to {target}; the output is {target}, not a palette image")
+        img = img.convert(target)
+    elif mode in CONVERT:
+        what = "1-bit image" if mode == "1" else f"{mode} image"
+        notes.append(f"{what} converted to {CONVERT[mode]}")
+        img = img.convert(CONVERT[mode])
+    elif mode not in NATIVE:
+        raise ImgconvError(f"{name}: unsupported image mode {mode!r}")
+    if img.mode == "I":
+        notes.append("32-bit integer image: white is taken as 65535")
+    pixels = np.asarray(img)
+    pixels = pixels.astype(NATIVE[img.mode], copy=False)  # I;16B etc. to native byte order
+    if pixels.ndim == 2:
+        pixels = pixels[:, :, np.newaxis]
+    return Picture(np.ascontiguousarray(pixels), alpha=img.mode in ("LA", "RGBA"), info=info, notes=notes,
+                   cmyk=img.mode == "CMYK")
+
+
+def _load_png(data: bytes, notes: list) -> Picture:
+    """16-bit colour or grey+alpha PNG: the pixels by imagecodecs, the metadata by Pillow (see `png`)."""
+    pixels = png.decode(data)
+    if pixels.shape[2] == 4 and data[25] == 2:
+        notes.append("RGB image with a transparent colour: given an alpha channel")
+    with png.metadata_image(data) as header:
+        meta, orientation = metadata.read(header), header.getexif().get(0x0112, 1)
+    return _upright(pixels, meta, orientation, alpha=pixels.shape[2] in (2, 4), cmyk=False, notes=notes)
+
+
+def _load_tiff(data: bytes, name: str, img, check_size, notes: list) -> Picture:
+    """TIFFs Pillow cannot hold, via tifffile; EXIF as Pillow reads it, when Pillow can open the file."""
+    pixels, meta, alpha, cmyk = tiff.read(data, name, check_size, notes)
+    if img is not None:
+        meta.update({k: v for k, v in metadata.read(img).items() if k == "exif"})
+    return _upright(pixels, meta, meta.pop("orientation", 1), alpha=alpha, cmyk=cmyk, notes=notes)
+
+
+def _upright(pixels, meta, orientation, *, alpha, cmyk, notes) -> Picture:
+    """A picture decoded outside Pillow: turned upright with numpy, orientation dropped from the metadata."""
+    if orientation in ORIENT:
+        pixels = ORIENT[orientation](pixels)
+    return Picture(np.ascontiguousarray(pixels), alpha=alpha, info=metadata.clean(meta), notes=notes, cmyk=cmyk)
