@@ -71,6 +71,26 @@ COMMON_OPTIONS = [
     click.option("-v", "--verbose", is_flag=True, help="Print the chosen engine, why, and the time taken."),
 ]
 
+class ByteSize(click.ParamType):
+    """A size like 512M, 2G or 1500000 (bytes)."""
+
+    name = "size"
+    UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, int):
+            return value
+        text = str(value).strip().upper().removesuffix("B").removesuffix("I")
+        number, unit = text.rstrip("KMGT"), text[len(text.rstrip("KMGT")):]
+        try:
+            size = int(float(number) * self.UNITS[unit])
+        except (ValueError, KeyError):
+            self.fail(f"{value!r} is not a size like 512M or 2G", param, ctx)
+        if size <= 0:
+            self.fail(f"{value!r} must be more than zero", param, ctx)
+        return size
+
+
 BATCH_OPTIONS = [
     click.option("-o", "--out-dir", type=click.Path(file_okay=False), help="Write every output into this folder."),
     click.option("--output-template", default="{name}", show_default=True,
@@ -82,6 +102,9 @@ BATCH_OPTIONS = [
     click.option("--skip-existing", is_flag=True, help="Skip inputs whose output exists (resume a batch)."),
     click.option("--dask", "scheduler", flag_value="local", help="Run the batch on a local Dask cluster."),
     click.option("--scheduler", "scheduler", metavar="tcp://HOST:PORT", help="Run the batch on a Dask cluster."),
+    click.option("--tile-rows", type=click.IntRange(min=1), help="Filter huge images in strips of this many rows."),
+    click.option("--max-memory", type=ByteSize(), default="1G", show_default=True,
+                 help="Working memory per image (beyond input and output); bigger images go in strips."),
 ]
 
 

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .apply import apply_filter
 from .errors import ImgconvError
 from .filters import Filter
 from .io import as_rgb, load, output_format, save, to_dtype
+from .strips import apply_in_strips, rows_for_budget
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,8 @@ class Options:
     in_place: bool = False  # the output may be the input itself
     debug: bool = False  # print the traceback of an unexpected error (it is still reported as one line)
     fmt: str | None = None  # output format (--format); else the output's extension, or PNG on stdout
+    tile_rows: int | None = None  # filter in strips of this many rows (imgconv.strips); None: from max_memory
+    max_memory: int = 1 << 30  # working memory (beyond input and output) before an image is split in strips
 
 
 @dataclass
@@ -112,10 +114,13 @@ def _process(source, target, filters, options: Options) -> Report:
     clock = time.perf_counter()
     result = picture.pixels
     with np.errstate(all="ignore"):  # overflow is checked once, below, and reported in one line
+        rows = options.tile_rows or rows_for_budget(result.shape, options.max_memory)
+        if rows < height:
+            report.notes.append(f"filtered in strips of {rows} rows ({-(-height // rows)} strips)")
         for filt in chain:
-            result = apply_filter(result, filt, picture.full, alpha=picture.alpha, algo=options.algo,
-                                  border=options.border, cval=options.cval * picture.full,
-                                  on_plan=report.plans.append, linear=linear)
+            result = apply_in_strips(result, filt, picture.full, rows=rows, alpha=picture.alpha,
+                                     algo=options.algo, border=options.border, cval=options.cval * picture.full,
+                                     on_plan=report.plans.append, linear=linear)
         if result.dtype.kind == "f" and not np.isfinite(result).all():
             raise ImgconvError(f"{source}: the result overflowed to infinity or NaN; "
                                "use smaller option values (kernel taps, amount, strength, cval)")
