@@ -169,7 +169,7 @@ def test_unexpected_error_is_one_line_unless_debug(good, tmp_path, monkeypatch):
     def bug(*args, **kwargs):
         raise ZeroDivisionError("a bug")
 
-    monkeypatch.setattr(imgconv.job, "apply_filter", bug)
+    monkeypatch.setattr(imgconv.job, "apply_in_strips", bug)
     result = run("blur", good, tmp_path / "out.png")
     assert_clean_error(result, 1, "internal error", "ZeroDivisionError: a bug", "--debug")
     debug = run("blur", good, tmp_path / "out.png", "--debug")
