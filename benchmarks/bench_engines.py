@@ -3,9 +3,9 @@
     python benchmarks/bench_engines.py            # the full suite (a few minutes on 2 cores)
     python benchmarks/bench_engines.py --quick    # 1080p, fewer repeats: a smoke run
 
-Every implementation runs in this one process, after a warm-up call, in interleaved rounds (each round
-times every implementation in turn, fast ones up to 5 times back to back), and the median over all runs
-is reported, so a slow spell of the machine hits every contender alike.  Each call writes into a preallocated output where the library allows it
+Every implementation runs in this one process, after a warm-up call, in interleaved rounds (in each
+round the contenders of a workload take turns, call by call, fast ones up to 5 calls each), and the
+median over all calls is reported, so a slow spell of the machine hits every contender alike.  Each call writes into a preallocated output where the library allows it
 (imgconv, OpenCV, scipy), so page faults of a fresh 100 MB array are not measured for anyone.
 The thread count is the same for imgconv (Numba) and OpenCV (`--threads`, default all cores); scipy and
 Pillow are single-threaded.  OpenCV correlates, so it is given the flipped kernel (imgconv convolves).
@@ -286,9 +286,11 @@ def measure(workloads, rounds: int, budget: float, copy_timer):
     for r in range(rounds):
         copy_timer()
         for w in workloads:
-            for impl in w.impls:
-                if r < impl.runs:
-                    for _ in range(impl.inner):
+            # Within a workload the contenders take turns call by call, so a burst of other work on the
+            # machine lands on all of them rather than on whoever happened to be running.
+            for i in range(max(impl.inner for impl in w.impls)):
+                for impl in w.impls:
+                    if r < impl.runs and i < impl.inner:
                         t = time.perf_counter()
                         impl.call()
                         impl.times.append(time.perf_counter() - t)
