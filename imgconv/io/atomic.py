@@ -11,7 +11,6 @@ import errno
 import os
 import secrets
 import stat
-import tempfile
 from pathlib import Path
 
 from ..errors import ImgconvError
@@ -73,6 +72,8 @@ def _write_tmpfile(directory: Path, path: Path, data: bytes, mode) -> None:
 
 
 def _write_named_tmp(directory: Path, path: Path, data: bytes, mode) -> None:
+    import tempfile  # only here, where there is no O_TMPFILE
+
     fd, temp = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".part")
     try:
         _write_all(fd, data)
