@@ -1,9 +1,17 @@
 """The convolution engines, one module per algorithm, and the planner that chooses between them.
 
-Every engine module has the same face: `run(padded, plan, out)`, where `padded` is an H'xW'xC float32
-image already border-padded (see imgconv.border), `plan` is the planner's Plan, and `out` is the HxWxC
-float32 result to fill with the valid cross-correlation of `padded` with `plan.kernel.taps`.
-Engine modules are imported only when a plan picks them, so numba loads only when it is needed.
+Every engine module has the same face: `run(padded, plan, out)`.  `padded` is an imgconv.border.Source
+-- the unpadded image (float32 or uint8) plus the index maps that say which image row/column each padded
+row/column copies -- or, for callers that built one, a plain H'xW'xC padded array (wrapped by
+Source.of_padded).  `plan` is the planner's Plan, and `out` is the HxWxC result (float32, or an integer
+type: rounded half-to-even and clipped) to fill with the valid cross-correlation of the padded image
+with `plan.kernel.taps`.  Engines read padded rows through the maps and never branch on the border mode.
+direct and im2col also have `run_many(padded, plans, out, magnitude_scale=None)`: several same-sized
+kernels in one pass (Sobel x and y, optionally with their gradient magnitude).
+
+Engine modules are imported only when a plan picks them, so Numba loads only when it is needed;
+numpy_runner.py runs direct/separable/sat without Numba for a one-file CLI run where loading Numba
+would cost more than the filter (see planner.plan), and pointwise.py holds the luminance kernel.
 """
 
 ALGORITHMS = ("direct", "im2col", "separable", "fft", "sat")
