@@ -27,12 +27,14 @@ TYPES = (("uint8", "float32"), ("float32", "float32"), ("uint8", "uint8"), ("flo
 def _dispatcher(algo: str):
     import importlib
 
+    if algo == "luma":
+        return importlib.import_module("imgconv.engine.pointwise")._luma
     return getattr(importlib.import_module(f"imgconv.engine.{algo}"), JITTED[algo])
 
 
 def is_cold(algo: str, image_dtype, out_dtype) -> bool:
     """Will running `algo` on an image of `image_dtype` into `out_dtype` compile first?  (False if unsure.)"""
-    if algo not in JITTED:
+    if algo not in JITTED and algo != "luma":
         return False
     import numpy as np
 
@@ -50,6 +52,7 @@ def is_cold(algo: str, image_dtype, out_dtype) -> bool:
 
 def _matches(sig, image_dtype: str, out_dtype: str) -> bool:
     return str(sig[0]).startswith(f"array({image_dtype},") and str(sig[-1]).startswith(f"array({out_dtype},")
+    # (for luma the first argument is the image and the last the float32 grey plane: the same test)
 
 
 def compile_engine(algo: str, image_dtype: str, out_dtype: str) -> float:
@@ -66,8 +69,22 @@ def compile_engine(algo: str, image_dtype: str, out_dtype: str) -> float:
     return time.perf_counter() - start
 
 
+def compile_luma() -> float:
+    """The grey filters' luminance kernel (engine/pointwise.py) for uint8 and float32, RGB and RGBA views."""
+    import numpy as np
+
+    from .engine.pointwise import luma
+
+    start = time.perf_counter()
+    for dtype in (np.uint8, np.float32):
+        image = np.zeros((4, 4, 4), dtype)
+        luma(np.ascontiguousarray(image[..., :3]), (0.299, 0.587, 0.114))
+        luma(image[..., :3], (0.299, 0.587, 0.114))
+    return time.perf_counter() - start
+
+
 def _compile_many(jobs):
-    return [(algo, i, o, compile_engine(algo, i, o)) for algo, i, o in jobs]
+    return [(algo, i, o, compile_luma() if algo == "luma" else compile_engine(algo, i, o)) for algo, i, o in jobs]
 
 
 #: What the CLI's filters use (uint8 or float32 images, float32 results).
@@ -110,7 +127,11 @@ def warmup(console=None, processes: int = 2, types=TYPES) -> list[tuple[str, str
     for job in jobs:
         if job not in results:
             results[job] = compile_engine(*job)  # loading from the cache: milliseconds
-    return [(a, i, o, results[(a, i, o)], cold[(a, i, o)]) for a, i, o in jobs]
+    rows = [(a, i, o, results[(a, i, o)], cold[(a, i, o)]) for a, i, o in jobs]
+    luma_cold = any(is_cold("luma", t, "float32") for t in ("uint8", "float32"))
+    with console.status("Compiling the luminance kernel...", spinner="dots") if luma_cold else contextlib.nullcontext():
+        rows.append(("luma (grey filters)", "uint8, float32", "float32", compile_luma(), luma_cold))
+    return rows
 
 
 def render(rows, console) -> None:
