@@ -460,7 +460,7 @@ def bench(image, filter_args, repeat, threads, no_peers):
             pass
     from .warmup import announce
 
-    announce(_stderr())
+    announce(_stderr(), preload=True)  # Numba loaded up front: auto is timed on the engines it will use
     try:
         picture = load(image)
     except ImgconvError as e:
