@@ -117,14 +117,17 @@ def _process(source, target, filters, options: Options) -> Report:
         rows = options.tile_rows or rows_for_budget(result.shape, options.max_memory)
         if rows < height:
             report.notes.append(f"filtered in strips of {rows} rows ({-(-height // rows)} strips)")
-        for filt in chain:
-            result = apply_in_strips(result, filt, picture.full, rows=rows, alpha=picture.alpha,
-                                     algo=options.algo, border=options.border, cval=options.cval * picture.full,
-                                     on_plan=report.plans.append, linear=linear)
-        if result.dtype.kind == "f" and not np.isfinite(result).all():
-            raise ImgconvError(f"{source}: the result overflowed to infinity or NaN; "
-                               "use smaller option values (kernel taps, amount, strength, cval)")
-        pixels = to_dtype(result, picture.pixels.dtype)
+        try:
+            for step, filt in enumerate(chain, start=1):
+                # The last step stores the image's own type (a plain kernel straight from the engine).
+                out_dtype = picture.pixels.dtype if step == len(chain) else None
+                result = apply_in_strips(result, filt, picture.full, rows=rows, alpha=picture.alpha,
+                                         algo=options.algo, border=options.border,
+                                         cval=options.cval * picture.full, on_plan=report.plans.append,
+                                         linear=linear, out_dtype=out_dtype)
+            pixels = to_dtype(result, picture.pixels.dtype)
+        except ImgconvError as e:
+            raise ImgconvError(f"{source}: {e}") from None
     report.seconds["filter"] = time.perf_counter() - clock
 
     clock = time.perf_counter()

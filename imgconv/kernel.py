@@ -16,6 +16,10 @@ import numpy as np
 
 from .errors import ImgconvError
 
+#: Largest sum of |taps|: results on any pixel value (at most 65535) then stay far inside float32's range,
+#: so no engine can overflow to infinity.
+MAX_GAIN = 1e30
+
 #: Singular values below RANK_TOL * largest are dropped. Dropping them changes each output by at most
 #: that fraction of the kernel's gain, which is below float32 rounding of the result.
 RANK_TOL = 1e-6
@@ -33,6 +37,9 @@ def as_kernel(kernel) -> np.ndarray:
         raise ImgconvError(f"kernel must be a non-empty 2D grid of numbers, got shape {taps.shape}")
     if not np.all(np.isfinite(taps)):
         raise ImgconvError("kernel contains NaN or infinity")
+    if np.abs(taps).sum() > MAX_GAIN:
+        raise ImgconvError(f"kernel taps are too large (their absolute sum is over {MAX_GAIN:g}): "
+                           "results would overflow float32")
     return taps
 
 

@@ -565,3 +565,15 @@ def test_16_bit_cmyk_tiff_stays_16_bit_cmyk(tmp_path):
     np.testing.assert_array_equal(picture.pixels, expected)
     with tifffile.TiffFile(out) as tif:
         assert tif.pages[0].photometric.name == "SEPARATED"
+
+
+def test_to_dtype_refuses_non_finite_results_and_keeps_matching_types():
+    from imgconv.errors import ImgconvError
+    from imgconv.io import to_dtype
+
+    with pytest.raises(ImgconvError, match="overflowed"):
+        to_dtype(np.array([1.0, np.nan], np.float32), np.uint8)
+    with pytest.raises(ImgconvError, match="overflowed"):
+        to_dtype(np.array([np.inf], np.float32), np.float32)
+    already = np.arange(5, dtype=np.uint8)
+    assert to_dtype(already, np.uint8) is already

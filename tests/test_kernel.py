@@ -222,3 +222,13 @@ def test_nonzero_taps():
     assert KernelInfo(SOBEL_X).nonzero_taps == 6
     assert KernelInfo(sharpen_kernel(1.0)).nonzero_taps == 5
     assert KernelInfo(np.zeros((4, 4))).nonzero_taps == 0
+
+
+def test_kernel_gain_is_bounded_so_results_cannot_overflow():
+    from imgconv.kernel import MAX_GAIN, as_kernel
+
+    assert as_kernel([[MAX_GAIN / 2, -MAX_GAIN / 2]]).shape == (1, 2)
+    with pytest.raises(ImgconvError, match="too large"):
+        as_kernel([[MAX_GAIN, MAX_GAIN]])
+    # the bound keeps every result of a 16-bit image inside float32
+    assert MAX_GAIN * 65535 < np.finfo(np.float32).max / 100

@@ -7,6 +7,8 @@ from typing import Callable
 
 import numpy as np
 
+from ..kernel import as_kernel
+
 
 def first_response(source, responses, full):
     """The plain convolution result: most filters are just their kernel."""
@@ -29,6 +31,10 @@ class Filter:
     finish: Callable = first_response
     grey: bool = False
     correlate: bool = False
+
+    def __post_init__(self):
+        # Checked where the filter is built, so a bad kernel is a usage error before any file is read.
+        object.__setattr__(self, "kernels", tuple(as_kernel(k) for k in self.kernels))
 
     @property
     def smooths(self) -> bool:

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..errors import ImgconvError
+
 #: The value of white for each pixel type.  32-bit integer images are taken to be widened 16-bit data.
 FULL = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0, np.dtype(np.int32): 65535.0,
         np.dtype(np.float32): 1.0}
@@ -25,10 +27,19 @@ class Picture:
 
 
 def to_dtype(result: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    """Round to nearest and clip to the type's range (float outputs are kept as they are)."""
+    """Round to nearest and clip to the type's range (float outputs are kept as they are).
+
+    A result already of that type is returned as it is.  Infinity or NaN (option values so large that
+    float32 overflowed) has no pixel value: that is an ImgconvError, never an arbitrary cast.
+    """
     dtype = np.dtype(dtype)
+    if result.dtype == dtype and dtype.kind != "f":
+        return result
+    if not np.isfinite(result).all():
+        raise ImgconvError("the result overflowed to infinity or NaN; "
+                           "use smaller option values (kernel taps, amount, strength, cval)")
     if dtype.kind == "f":
-        return result.astype(dtype)
+        return result.astype(dtype, copy=False)
     info = np.iinfo(dtype)
     return np.clip(np.rint(result), info.min, info.max).astype(dtype)
 
