@@ -484,7 +484,7 @@ def markdown(rows, summary, meta):
     for r in extra:
         lines += ["", f"12 MP JPEG through the library with a uint8 result stored by the engine ({r['note']}): "
                       f"{r['ms']:.0f} ms, {r['vs_opencv']:.2f}x OpenCV.  `imgconv blur` (job.process_file) also "
-                      "carries metadata, writes atomically with fsync, and converts a float32 result with io.to_dtype."]
+                      "carries metadata and writes atomically with fsync."]
     lines += ["", "<details><summary>Every engine and peer (ms, Mpx/s, GB/s and % of copy bandwidth, GFLOP/s)</summary>", "",
               "| workload | dtype | implementation | ms | Mpx/s | GB/s | % copy bw | GFLOP/s | / OpenCV |",
               "|---|---|---|---|---|---|---|---|---|"]
