@@ -1,4 +1,4 @@
-"""Border handling, done once for every engine: pad the image so engines only see a valid correlation.
+"""Border handling, in one place for every engine: engines see a padded image and compute a valid correlation.
 
 Mode names are scipy.ndimage's (OpenCV's in brackets):
   reflect  d c b a | a b c d | d c b a   [BORDER_REFLECT]
@@ -89,11 +89,6 @@ class Source:
         self.cval = float(cval)
         self.padding, self.mode = padding, mode
         self.cval_row = np.full(w * c, cval, image.dtype)
-
-    @classmethod
-    def of_padded(cls, padded: np.ndarray) -> "Source":
-        """The trivial view of an already-padded array (every row and column maps to itself)."""
-        return cls(padded, ((0, 0), (0, 0)), "nearest", 0.0)
 
     @property
     def shape(self) -> tuple[int, int, int]:

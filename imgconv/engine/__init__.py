@@ -1,12 +1,11 @@
 """The convolution engines, one module per algorithm, and the planner that chooses between them.
 
-Every engine module has the same face: `run(padded, plan, out)`.  `padded` is an imgconv.border.Source
+Every engine module has the same face: `run(src, plan, out)`.  `src` is an imgconv.border.Source
 -- the unpadded image (float32 or uint8) plus the index maps that say which image row/column each padded
-row/column copies -- or, for callers that built one, a plain H'xW'xC padded array (wrapped by
-Source.of_padded).  `plan` is the planner's Plan, and `out` is the HxWxC result (float32, or an integer
+row/column copies.  `plan` is the planner's Plan, and `out` is the HxWxC result (float32, or an integer
 type: rounded half-to-even and clipped) to fill with the valid cross-correlation of the padded image
 with `plan.kernel.taps`.  Engines read padded rows through the maps and never branch on the border mode.
-direct and im2col also have `run_many(padded, plans, out, magnitude_scale=None)`: several same-sized
+direct and im2col also have `run_many(src, plans, out, magnitude_scale=None)`: several same-sized
 kernels in one pass (Sobel x and y, optionally with their gradient magnitude).
 
 Engine modules are imported only when a plan picks them, so Numba loads only when it is needed;

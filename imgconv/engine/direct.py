@@ -140,19 +140,17 @@ def _launch(src: Source, taps_list, combine, scale, out3d):
             max(1, min(height, get_num_threads() * PARTS_PER_THREAD)), lo, hi, rounding, out3d)
 
 
-def run(padded, plan, out: np.ndarray) -> None:
-    """Fill `out` (HxWxC, float32 or an integer type) from `padded` (a Source, or a padded array)."""
-    src = padded if isinstance(padded, Source) else Source.of_padded(padded)
+def run(src: Source, plan, out: np.ndarray) -> None:
+    """Fill `out` (HxWxC, float32 or an integer type) from `src` (an imgconv.border.Source)."""
     _launch(src, [plan.kernel.taps], STACK, 1.0, out.reshape(1, out.shape[0], -1))
 
 
-def run_many(padded, plans, out: np.ndarray, magnitude_scale=None) -> None:
+def run_many(src: Source, plans, out: np.ndarray, magnitude_scale=None) -> None:
     """Several same-sized kernels in one pass over the image (they share the ring of padded rows).
 
     With `magnitude_scale` None, out is K x H x W x C and out[k] receives plans[k]'s response; otherwise
     out is H x W x C and receives sqrt(sum_k response_k**2) * magnitude_scale (Sobel's gradient magnitude).
     """
-    src = padded if isinstance(padded, Source) else Source.of_padded(padded)
     taps_list = [p.kernel.taps for p in plans]
     if len({t.shape for t in taps_list}) != 1:
         raise ValueError("run_many needs kernels of one shape")

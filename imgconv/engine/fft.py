@@ -42,9 +42,8 @@ def strip_shape(height: int, width: int, k1: int, k2: int) -> tuple[int, int, in
     return rows - (k1 - 1), rows, fast_length(width + k2 - 1)
 
 
-def run(padded, plan, out: np.ndarray) -> None:
-    """Fill `out` (HxWxC, float32 or an integer type) from `padded` (a Source, or a padded array)."""
-    src = padded if isinstance(padded, Source) else Source.of_padded(padded)
+def run(src: Source, plan, out: np.ndarray) -> None:
+    """Fill `out` (HxWxC, float32 or an integer type) from `src` (an imgconv.border.Source)."""
     taps = plan.kernel.taps
     k1, k2 = taps.shape
     height, width, channels = out.shape

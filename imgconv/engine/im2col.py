@@ -65,16 +65,14 @@ def _store(values, out):
     out[...] = values
 
 
-def run(padded, plan, out: np.ndarray) -> None:
-    """Fill `out` (HxWxC, float32 or an integer type) from `padded` (a Source, or a padded array)."""
-    src = padded if isinstance(padded, Source) else Source.of_padded(padded)
+def run(src: Source, plan, out: np.ndarray) -> None:
+    """Fill `out` (HxWxC, float32 or an integer type) from `src` (an imgconv.border.Source)."""
     for top, n, products in _products(src, [plan.kernel.taps], out.shape[0]):
         _store(products.reshape(out[top : top + n].shape), out[top : top + n])
 
 
-def run_many(padded, plans, out: np.ndarray, magnitude_scale=None) -> None:
+def run_many(src: Source, plans, out: np.ndarray, magnitude_scale=None) -> None:
     """Several same-sized kernels as one GEMM (one column each); same contract as direct.run_many."""
-    src = padded if isinstance(padded, Source) else Source.of_padded(padded)
     taps_list = [p.kernel.taps for p in plans]
     if len({t.shape for t in taps_list}) != 1:
         raise ValueError("run_many needs kernels of one shape")

@@ -34,8 +34,7 @@ def _store(values, out):
     out[...] = values
 
 
-def run(src, plan, out: np.ndarray) -> None:
-    src = src if isinstance(src, Source) else Source.of_padded(src)
+def run(src: Source, plan, out: np.ndarray) -> None:
     padded = src.materialize()
     height, width = out.shape[:2]
     k1, k2 = plan.kernel.shape

@@ -108,9 +108,8 @@ def _box(image2d, cval_row, rows, cols, left, channels, cval, k1, k2, scale, par
                 store(acc, out[i], lo, hi, rounding)
 
 
-def run(padded, plan, out: np.ndarray) -> None:
-    """Fill `out` (HxWxC, float32 or an integer type) from `padded` (a Source, or a padded array)."""
-    src = padded if isinstance(padded, Source) else Source.of_padded(padded)
+def run(src: Source, plan, out: np.ndarray) -> None:
+    """Fill `out` (HxWxC, float32 or an integer type) from `src` (an imgconv.border.Source)."""
     taps = plan.kernel.taps
     height = out.shape[0]
     lo, hi, rounding = out_limits(out.dtype)

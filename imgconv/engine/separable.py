@@ -155,9 +155,8 @@ def strip_rows(k1: int, rank: int, padded_span: int, source_row_bytes: int) -> i
     return max(1, min(max(16, 4 * k1), cap))
 
 
-def run(padded, plan, out: np.ndarray) -> None:
-    """Fill `out` (HxWxC, float32 or an integer type) from `padded` (a Source, or a padded array)."""
-    src = padded if isinstance(padded, Source) else Source.of_padded(padded)
+def run(src: Source, plan, out: np.ndarray) -> None:
+    """Fill `out` (HxWxC, float32 or an integer type) from `src` (an imgconv.border.Source)."""
     columns, rows = plan.factors
     height = out.shape[0]
     lo, hi, rounding = out_limits(out.dtype)
