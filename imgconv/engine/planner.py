@@ -39,8 +39,6 @@ PER_VALUE = {
     "fft": 5.86e-09,
     "im2col": 8.72e-09,
 }
-#: Kept for callers of the old model: bytes per second of a plain copy on the reference machine.
-COPY_RATE = 25e9
 
 #: Engines Numba compiles; in a process that has not imported Numba yet, running one first costs
 #: NUMBA_LOAD_SECONDS (import numba, its registries, the cached machine code; measured by
