@@ -2,7 +2,6 @@
 direct, peers added when installed; and imgconv.warmup's cache checks."""
 
 import numpy as np
-import pytest
 from click.testing import CliRunner
 from PIL import Image
 
