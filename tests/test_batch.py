@@ -204,3 +204,38 @@ def test_ctrl_c_stops_a_batch_with_no_partial_output(tmp_path):
         assert not path.name.startswith(".")  # no temporary file left behind
         with Image.open(path) as img:
             img.load()  # complete: decodes to the end
+
+
+def test_progress_bar_on_a_terminal_and_silent_otherwise(photos, tmp_path):
+    """stderr on a pseudo-terminal: the bar (files done, Mpx/s, ETA) and the summary; --quiet: neither."""
+    import pty
+    import re
+    import subprocess
+    import sys
+
+    (photos / "a" / "bad.jpg").unlink()
+
+    def stderr_on_a_tty(*extra):
+        leader, follower = pty.openpty()
+        proc = subprocess.Popen([sys.executable, "-m", "imgconv.cli", "blur", str(photos / "**" / "*.*"),
+                                 "--out-dir", str(tmp_path / f"out{len(extra)}"), *extra],
+                                stderr=follower, stdout=subprocess.DEVNULL)
+        os.close(follower)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # the child closed the terminal
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        assert proc.wait(timeout=120) == 0
+        os.close(leader)
+        text = b"".join(chunks).decode("utf-8", "replace")
+        return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text)  # without the terminal's colour codes
+
+    shown = stderr_on_a_tty()
+    assert "filtering" in shown and "3/3" in shown and "Mpx/s" in shown and "ETA" in shown
+    assert "3 done, 0 skipped, 0 failed" in shown
+    assert stderr_on_a_tty("--quiet").strip() == ""
