@@ -108,25 +108,52 @@ class KernelInfo:
         return tuple(pads)
 
     @cached_property
+    def _outer(self):
+        """(column, row) if the taps are numerically one outer product, else None.
+
+        An O(k1*k2) test, so that Gaussians and boxes -- rank 1, up to 4001 taps wide -- never pay for
+        an O(k^3) SVD (a 3607x3607 one takes about a minute here).
+        """
+        taps = self.taps
+        i, j = np.unravel_index(np.abs(taps).argmax(), taps.shape)
+        pivot = taps[i, j]
+        if pivot == 0:
+            return None
+        column, row = taps[:, j], taps[i, :] / pivot
+        if np.abs(taps - np.outer(column, row)).max() > RANK_TOL * abs(pivot):
+            return None
+        scale = np.sqrt(np.linalg.norm(column) * np.linalg.norm(row))  # balanced, like the SVD's factors
+        return column * (scale / np.linalg.norm(column)), row * (scale / np.linalg.norm(row))
+
+    @cached_property
+    def _svd(self):
+        return np.linalg.svd(self.taps)
+
+    @cached_property
     def singular_values(self) -> np.ndarray:
-        return np.linalg.svd(self.taps, compute_uv=False)
+        return self._svd[1]
 
     @cached_property
     def rank(self) -> int:
         """Numerical rank: singular values above RANK_TOL times the largest (0 for an all-zero kernel)."""
+        if self._outer is not None:
+            return 1
         s = self.singular_values
         return int(np.sum(s > RANK_TOL * s[0])) if s[0] > 0 else 0
 
     @cached_property
     def factors(self) -> tuple[np.ndarray, np.ndarray]:
         """(columns, rows): taps == sum_t outer(columns[t], rows[t]) over the numerical rank."""
-        u, s, vt = np.linalg.svd(self.taps)
-        r = max(self.rank, 1)
-        scale = np.sqrt(s[:r])
-        columns = (u[:, :r] * scale).T
-        rows = vt[:r] * scale[:, None]
-        # Keep the larger-magnitude tap of each factor positive, for readable output.
-        sign = np.sign(rows[np.arange(r), np.abs(rows).argmax(axis=1)])
+        if self._outer is not None:
+            columns, rows = self._outer[0][np.newaxis], self._outer[1][np.newaxis]
+        else:
+            u, s, vt = self._svd
+            r = max(self.rank, 1)
+            scale = np.sqrt(s[:r])
+            columns = (u[:, :r] * scale).T
+            rows = vt[:r] * scale[:, None]
+        # Keep the larger-magnitude tap of each row factor positive, for readable output.
+        sign = np.sign(rows[np.arange(len(rows)), np.abs(rows).argmax(axis=1)])
         return columns * sign[:, None], rows * sign[:, None]
 
     @property

@@ -232,3 +232,25 @@ def test_kernel_gain_is_bounded_so_results_cannot_overflow():
         as_kernel([[MAX_GAIN, MAX_GAIN]])
     # the bound keeps every result of a 16-bit image inside float32
     assert MAX_GAIN * 65535 < np.finfo(np.float32).max / 100
+
+
+def test_rank_one_found_without_an_svd_for_huge_gaussians(monkeypatch):
+    """A 3601x3601 Gaussian (sigma 600) is recognised as an outer product in O(k^2), never by an SVD."""
+    def no_svd(*args, **kwargs):
+        raise AssertionError("an O(k^3) SVD was run")
+
+    info = KernelInfo(gaussian_kernel(600.0))
+    monkeypatch.setattr(np.linalg, "svd", no_svd)
+    assert info.rank == 1
+    columns, rows = info.factors
+    assert np.allclose(np.outer(columns[0], rows[0]), info.taps, rtol=0, atol=1e-15)
+    assert np.isclose(np.linalg.norm(columns[0]), np.linalg.norm(rows[0]))  # balanced, like the SVD's
+
+
+def test_outer_product_factors_match_the_svd_ones(rng):
+    column, row = rng.standard_normal(7), rng.standard_normal(5)
+    info = KernelInfo(np.outer(column, row))
+    u, s, vt = np.linalg.svd(info.taps)
+    assert info.rank == 1
+    got = np.outer(*[f[0] for f in info.factors])
+    assert np.allclose(got, s[0] * np.outer(u[:, 0], vt[0]), atol=1e-12)

@@ -152,7 +152,9 @@ def numpy_estimate(algo: str, kernel: KernelInfo, shape) -> float:
 def _reason(algo: str, info: KernelInfo) -> str:
     k = f"{info.shape[0]}x{info.shape[1]}"
     return {
-        "separable": f"{k} kernel has rank {info.rank} (SVD), so {info.rank} pair(s) of 1D passes is cheapest",
+        "separable": (f"{k} kernel is one outer product (rank 1), so a column and a row pass are cheapest"
+                      if info.rank == 1 else
+                      f"{k} kernel has rank {info.rank} (SVD), so {info.rank} pairs of 1D passes are cheapest"),
         "sat": f"{k} box kernel: summed areas cost O(1) per pixel",
         "fft": f"{k} kernel of rank {info.rank} is large enough that the FFT is cheapest",
         "direct": f"{k} kernel of rank {info.rank} is small enough that the direct loop is cheapest",
