@@ -280,8 +280,8 @@ def blur(sigma, radius):
 
 
 @filter_command
-@click.option("--size", type=click.IntRange(min=1, max=4001), default=3, show_default=True,
-              help="Box width and height N (at most 4001, the widest blur kernel).")
+@click.option("--size", type=int, default=3, show_default=True,
+              help="Box width and height N (1 to 4001, as wide as the widest blur).")
 def box(size):
     """Box blur: the mean of each N x N neighbourhood.  Example: imgconv box in.png out.png --size 31"""
     from .filters import box as build

@@ -307,3 +307,12 @@ def test_builtin_kernels_are_valid():
         assert kernel.ndim == 2 and np.isfinite(kernel).all() and kernel.any(), name
     assert np.asarray(BUILTIN_KERNELS["gaussian"][0]()).shape == (13, 13)
     assert np.asarray(BUILTIN_KERNELS["box-31"][0]()).shape == (31, 31)
+
+
+def test_box_size_is_bounded_where_the_box_is_built():
+    from imgconv.filters.box import MAX_SIZE
+
+    assert box_kernel(MAX_SIZE).shape == (MAX_SIZE, MAX_SIZE)
+    for size in (0, MAX_SIZE + 1):
+        with pytest.raises(ImgconvError, match="box size"):
+            box_kernel(size)

@@ -4,11 +4,15 @@ import numpy as np
 
 from ..errors import ImgconvError
 from .base import Filter
+from .gaussian import MAX_RADIUS
+
+#: The widest box: as wide as the widest Gaussian (2 * MAX_RADIUS + 1 taps).
+MAX_SIZE = 2 * MAX_RADIUS + 1
 
 
 def box_kernel(size: int = 3) -> np.ndarray:
-    if size < 1:
-        raise ImgconvError(f"box size must be at least 1, got {size}")
+    if not 1 <= size <= MAX_SIZE:
+        raise ImgconvError(f"box size must be 1 to {MAX_SIZE}, got {size}")
     return np.full((size, size), 1.0 / (size * size))
 
 
