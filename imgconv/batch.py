@@ -128,15 +128,19 @@ def run_job(job: Job, filters, options, skip_existing: bool = False) -> Outcome:
         return Outcome(job, ok=True, skipped=True)
     try:
         if job.make_parent:
-            os.makedirs(os.path.dirname(job.target) or ".", exist_ok=True)
-        report = process_file(job.source, job.target, filters, options)
+            _make_parent(job.target)
+        report = process_file(job.source, job.target, filters, options)  # raises only ImgconvError
     except ImgconvError as e:
         return Outcome(job, ok=False, error=str(e))
-    except MemoryError:
-        return Outcome(job, ok=False, error=f"{job.source}: out of memory")
-    except Exception as e:  # a bug or an unforeseen codec error: report it against the file, go on
-        return Outcome(job, ok=False, error=f"{job.source}: {type(e).__name__}: {e}")
     return Outcome(job, ok=True, megapixels=report.megapixels, report=report)
+
+
+def _make_parent(target: str) -> None:
+    folder = os.path.dirname(target) or "."
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError as e:
+        raise ImgconvError(f"{target}: cannot create the folder {folder} ({e.strerror or e})") from None
 
 
 def set_engine_threads(threads: int) -> None:
@@ -199,18 +203,23 @@ def _run_pool(jobs, filters, options, workers, threads, skip_existing, record) -
                 if not pending:
                     return
                 finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                broken = False
                 for future in finished:
                     job = pending.pop(future)
                     try:
                         outcome = future.result()
                     except BrokenProcessPool:
-                        outcome = Outcome(job, ok=False, error=f"{job.source}: the worker process died")
+                        outcome, broken = _died(job), True
                     stop = record(outcome) or stop
-                if any(isinstance(f.exception(), BrokenProcessPool) for f in finished if f.done()):
-                    for future, job in pending.items():
-                        stop = record(Outcome(job, ok=False, error=f"{job.source}: the worker process died")) or stop
+                if broken:  # every job the dead pool still held fails with it
+                    for job in pending.values():
+                        stop = record(_died(job)) or stop
                     break  # start a fresh pool for the rest
         finally:
             for future in pending:
                 future.cancel()
             pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _died(job: Job) -> Outcome:
+    return Outcome(job, ok=False, error=f"{job.source}: the worker process died")
