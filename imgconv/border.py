@@ -100,6 +100,11 @@ class Source:
         """The image as an H x (W*C) matrix (interleaved channels side by side)."""
         return self.image.reshape(self.image.shape[0], -1)
 
-    def materialize(self) -> np.ndarray:
-        """The padded image as a float32 array, for engines that need it whole (fft, im2col)."""
-        return pad(self.image, self.padding, self.mode, self.cval)
+    def padded_rows(self, first: int, count: int) -> np.ndarray:
+        """Padded rows first .. first+count-1 as a float32 count x W' x C array (for engines that work on
+        whole blocks of the padded image: fft, im2col), gathered through the maps."""
+        index = self.rows[first : first + count]
+        block = self.image[np.maximum(index, 0)][:, np.maximum(self.cols, 0)].astype(np.float32)
+        block[index < 0] = self.cval
+        block[:, self.cols < 0] = self.cval
+        return block

@@ -24,6 +24,9 @@ MAX_GAIN = 1e30
 #: that fraction of the kernel's gain, which is below float32 rounding of the result.
 RANK_TOL = 1e-6
 
+#: Kernels up to this size are decomposed without limiting BLAS threads (OpenBLAS does not thread them).
+SMALL_SVD = 16
+
 
 def as_kernel(kernel) -> np.ndarray:
     """Validate a kernel given as a nested sequence or array: a finite, non-empty 2D float64 array."""
@@ -127,7 +130,12 @@ class KernelInfo:
 
     @cached_property
     def _svd(self):
-        return np.linalg.svd(self.taps)
+        if max(self.taps.shape) <= SMALL_SVD:
+            return np.linalg.svd(self.taps)
+        from .engine.threads import single_blas_thread
+
+        with single_blas_thread():
+            return np.linalg.svd(self.taps)
 
     @cached_property
     def singular_values(self) -> np.ndarray:

@@ -10,7 +10,7 @@ Layout of this file:
   * tiny images (1x1 and a few pixels) with kernels larger than the image, and very large kernels
     whose padding is many times the image (against conftest.padded_oracle, see its docstring);
   * engines agree with each other; separable on rank-2/3 kernels; the errors a forced engine raises;
-  * engine internals that only show on some shapes (im2col strips, direct's row blocks, views);
+  * engine internals that only show on some shapes (im2col blocks, direct's row blocks, views);
   * convolve's dtype= (integer results, rounded and clipped) and out= (including out=image).
 """
 
@@ -19,7 +19,7 @@ import pytest
 
 import imgconv
 from imgconv import ImgconvError
-from imgconv.engine.planner import MAX_SEPARABLE_RANK
+from imgconv.engine.separable import MAX_RANK as MAX_SEPARABLE_RANK
 
 from conftest import (BORDERS, DTYPES, LAYOUTS, low_rank_kernel, oracle, padded_oracle, random_image,
                       tolerance)
@@ -294,12 +294,12 @@ def test_wide_rows_and_non_contiguous_views(rng, algo):
                                oracle(view, kernel, border="reflect"), rtol=0, atol=tolerance(view, kernel))
 
 
-@pytest.mark.parametrize("strip_bytes", [1, 31 * 3 * 12 * 4 * 5], ids=["one-row-strips", "five-row-strips"])
-def test_im2col_in_strips(rng, monkeypatch, strip_bytes):
-    """Force im2col's patch buffer to hold 1 or 5 rows so the image runs in many strips (last one partial)."""
+@pytest.mark.parametrize("block_bytes", [1, 31 * 3 * 12 * 4 * 5], ids=["one-row-blocks", "five-row-blocks"])
+def test_im2col_in_blocks(rng, monkeypatch, block_bytes):
+    """Force im2col's patch buffer to hold 1 or 5 rows so the image runs in many blocks (last one partial)."""
     import imgconv.engine.im2col as im2col
 
-    monkeypatch.setattr(im2col, "STRIP_BYTES", strip_bytes)
+    monkeypatch.setattr(im2col, "BLOCK_BYTES", block_bytes)
     kernel = rng.standard_normal((3, 4))
     image = random_image(rng, IMAGE_HW + (3,), "uint8")
     got = imgconv.convolve(image, kernel, algo="im2col", border="mirror")
@@ -307,8 +307,8 @@ def test_im2col_in_strips(rng, monkeypatch, strip_bytes):
 
 
 @pytest.mark.parametrize("algo", ["sat", "separable", "direct"])
-def test_tall_image_many_strips(rng, algo):
-    """Taller than threads * strips-per-thread rows, so every strip of the parallel engines has work."""
+def test_tall_image_many_row_ranges(rng, algo):
+    """Taller than threads * strips-per-thread rows, so every row range of the threaded engines has work."""
     kernel = np.full((7, 5), 1 / 35)
     image = random_image(rng, (203, 9, 2), "uint16")
     got = imgconv.convolve(image, kernel, algo=algo, border="nearest")

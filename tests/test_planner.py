@@ -9,7 +9,8 @@ import pytest
 
 import imgconv
 from imgconv import ALGORITHMS, ImgconvError
-from imgconv.engine.planner import MAX_SEPARABLE_RANK, Plan, plan
+from imgconv.engine.planner import Plan, plan
+from imgconv.engine.separable import MAX_RANK as MAX_SEPARABLE_RANK
 from imgconv.filters import box_kernel, gaussian_kernel, sharpen_kernel
 from imgconv.kernel import KernelInfo
 

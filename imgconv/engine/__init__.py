@@ -1,25 +1,38 @@
-"""The convolution engines, one module per algorithm, and the planner that chooses between them.
+"""The convolution engines, one module per algorithm, and the registry that lists them once.
 
-Every engine module has the same face: `run(src, plan, out)`.  `src` is an imgconv.border.Source
--- the unpadded image (float32 or uint8) plus the index maps that say which image row/column each padded
-row/column copies.  `plan` is the planner's Plan, and `out` is the HxWxC result (float32, or an integer
-type: rounded half-to-even and clipped) to fill with the valid cross-correlation of the padded image
-with `plan.kernel.taps`.  Engines read padded rows through the maps and never branch on the border mode.
-direct and im2col also have `run_many(src, plans, out, magnitude_scale=None)`: several same-sized
-kernels in one pass (Sobel x and y, optionally with their gradient magnitude).
+An engine module declares everything the rest of imgconv needs to know about it:
 
-Engine modules are imported only when a plan picks them, so Numba loads only when it is needed;
-numpy_runner.py runs direct/separable/sat without Numba for a one-file CLI run where loading Numba
-would cost more than the filter (see planner.plan), and pointwise.py holds the luminance kernel.
+    why_not(kernel) -> str | None     None if it can run this KernelInfo, else the reason it cannot
+    work(kernel, shape) -> float      the arithmetic it does on an image of `shape` (in RATE's unit)
+    reason(kernel) -> str             why auto picked it, for --verbose
+    RATE, PER_VALUE                   its cost model on one thread: seconds = values * PER_VALUE
+                                      + work / RATE  (fitted by benchmarks/fit_planner.py)
+    NUMBA                             True if it runs Numba loops (ahead of time or jitted), False if numpy
+    THREADED                          True if it splits one image between threads
+    run(src, plan, out)               fill `out` (H x W x C) with the valid correlation of the padded
+                                      image `src` (an imgconv.border.Source) with plan.kernel.taps
+    run_many(src, plans, out, magnitude_scale=None)   optional: several same-sized kernels in one pass
+
+and, for a Numba engine, its entry loops (imgconv.engine.loops): setup.py compiles them ahead of time
+and `imgconv warmup` compiles their jitted versions.  The planner (planner.py), `--algo`, warm-up, the
+planner fit and the engine tests all read ENGINES; adding an engine is one module plus one name here.
+
+Modules are imported on first use; importing one never imports Numba.
 """
 
-ALGORITHMS = ("direct", "im2col", "separable", "fft", "sat")
+from __future__ import annotations
 
-#: Set by the CLI (imgconv.warmup.announce): compile_notice(algo, image_dtype, out_dtype) returns a
-#: context manager entered around an engine run, which shows a spinner if Numba is about to compile.
-compile_notice = None
+import importlib
 
-#: Set by the CLI for a one-file run (imgconv.warmup.announce): the planner may then run a small filter on
-#: numpy (engine/numpy_runner.py) rather than load Numba.  Off for the library and for batch workers, so
-#: their results never depend on whether Numba happened to be loaded.
-numpy_runner_allowed = False
+#: The registry: every engine, in the order ties are broken.
+ENGINES = ("separable", "direct", "sat", "fft", "im2col")
+
+#: The names users see (imgconv.ALGORITHMS, --algo).
+ALGORITHMS = ENGINES
+
+
+def engine(name: str):
+    """The engine module called `name` (one of ENGINES)."""
+    if name not in ENGINES:
+        raise ValueError(f"unknown engine {name!r}")
+    return importlib.import_module(f"{__name__}.{name}")

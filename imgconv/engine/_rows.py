@@ -3,18 +3,19 @@ and store a float32 row into the output's type.
 
 Nothing here knows a border mode: a padded row is the image row `rows[p]` (or the cval row when -1),
 copied into the middle of a buffer, and its left/right edges are gathered from the buffer itself through
-`cols` (or set to a constant where cols is -1).  Every function is `inline="always"` so it is compiled into
-each engine's loop nest; `cache=True` like every jitted function here.
+`cols` (or set to a constant where cols is -1).  These are helper loops (imgconv.engine.loops): LLVM
+inlines them into each engine's loop nest.
 """
 
 import numpy as np
-from numba import njit
+
+from .loops import loop
 
 #: Floats per block of an output row accumulated in L1 while every tap is added to it (8 KiB).
 CHUNK = 2048
 
 
-@njit(cache=True)
+@loop
 def source_row(image2d, cval_row, r):
     """Row r of the image as a 1D array, or the cval row for r < 0 (constant border)."""
     if r < 0:
@@ -22,7 +23,7 @@ def source_row(image2d, cval_row, r):
     return image2d[r]
 
 
-@njit(cache=True)
+@loop
 def fill_edges(buf, cols, left, width, channels, value):
     """buf holds a padded row whose centre (columns left .. left+width-1) is filled; fill the edges."""
     for q in range(left):
@@ -35,7 +36,7 @@ def fill_edges(buf, cols, left, width, channels, value):
             buf[q * channels + c] = value if src < 0 else buf[(left + src) * channels + c]
 
 
-@njit(cache=True)
+@loop
 def fetch_row(image2d, cval_row, rows, cols, left, channels, cval, p, buf):
     """Padded row p (widened to float32) into buf, which holds len(cols) * channels values."""
     src = source_row(image2d, cval_row, rows[p])
@@ -46,7 +47,7 @@ def fetch_row(image2d, cval_row, rows, cols, left, channels, cval, p, buf):
     fill_edges(buf, cols, left, n // channels, channels, cval)
 
 
-@njit(cache=True)
+@loop
 def store(acc, dst, lo, hi, rounding):
     """dst[:] = acc, rounded half-to-even and clipped to [lo, hi] when rounding (integer outputs)."""
     n = acc.shape[0]
@@ -73,7 +74,7 @@ def out_limits(dtype):
 # accumulator once per eight taps instead of once per tap (register blocking along the taps).
 
 
-@njit(cache=True)
+@loop
 def comb8(acc, first, s0, s1, s2, s3, s4, s5, s6, s7, w0, w1, w2, w3, w4, w5, w6, w7):
     n = acc.shape[0]
     if first:
@@ -86,7 +87,7 @@ def comb8(acc, first, s0, s1, s2, s3, s4, s5, s6, s7, w0, w1, w2, w3, w4, w5, w6
                 w4 * s4[m] + w5 * s5[m] + w6 * s6[m] + w7 * s7[m])
 
 
-@njit(cache=True)
+@loop
 def comb4(acc, first, s0, s1, s2, s3, w0, w1, w2, w3):
     n = acc.shape[0]
     if first:
@@ -97,7 +98,7 @@ def comb4(acc, first, s0, s1, s2, s3, w0, w1, w2, w3):
             acc[m] += w0 * s0[m] + w1 * s1[m] + w2 * s2[m] + w3 * s3[m]
 
 
-@njit(cache=True)
+@loop
 def comb2(acc, first, s0, s1, w0, w1):
     n = acc.shape[0]
     if first:
@@ -108,7 +109,7 @@ def comb2(acc, first, s0, s1, w0, w1):
             acc[m] += w0 * s0[m] + w1 * s1[m]
 
 
-@njit(cache=True)
+@loop
 def comb1(acc, first, s0, w0):
     n = acc.shape[0]
     if first:

@@ -15,29 +15,36 @@ The loop nest is blocked for registers and caches:
   * several kernels of the same size can run in the same pass over the image (`run_many`), sharing the
     ring of padded rows: Sobel x and y, with their gradient magnitude computed before the store, read
     and write the image once.
-Rows run in parallel in a few large parts per thread (prange); each part warms its ring with k1-1 rows.
+Ranges of rows run on several threads when the loop is jitted (imgconv.engine.threads); each range warms
+its ring with k1-1 rows.
 """
 
 import numpy as np
-from numba import get_num_threads, njit, prange
 
 from ..border import Source
 from ._rows import CHUNK, comb1, comb2, comb4, comb8, fetch_row, out_limits, store
+from .loops import loop
+from .shapes import values
+from .threads import run_rows
 
-#: Row ranges per thread (prange items).
-PARTS_PER_THREAD = 2
-#: combine codes for _direct: write every kernel's response, or sqrt(sum of squares) * scale.
+#: The cost model on one thread (benchmarks/fit_planner.py): multiply-adds per second (non-zero taps),
+#: and seconds per output value of memory traffic and bookkeeping.
+RATE = 3.43e10
+PER_VALUE = 6.74e-10
+NUMBA = True
+THREADED = True
+#: combine codes for fill_rows: write every kernel's response, or sqrt(sum of squares) * scale.
 STACK, MAGNITUDE = 0, 1
 
 
-@njit(cache=True)
+@loop
 def _tap(ring, i, k1, tap_u, tap_off, j, start, n):
     """The n ring values tap j reads for outputs start .. start+n-1 of output row i."""
     a = start + tap_off[j]
     return ring[(i + tap_u[j]) % k1][a : a + n]
 
 
-@njit(cache=True)
+@loop
 def _correlate_block(ring, i, k1, tap_u, tap_off, tap_w, count, start, acc):
     """acc = sum over the kernel's `count` non-zero taps of weight * shifted ring row (eight, four, two
     or one taps per sweep over acc; the first sweep assigns)."""
@@ -73,48 +80,48 @@ def _correlate_block(ring, i, k1, tap_u, tap_off, tap_w, count, start, acc):
         comb1(acc, j == 0, _tap(ring, i, k1, tap_u, tap_off, j, start, n), tap_w[j])
 
 
-@njit(parallel=True, fastmath=True, cache=True)
-def _direct(image2d, cval_row, rows, cols, left, channels, cval, k1, tap_u, tap_off, tap_w, counts,
-            combine, scale, parts, lo, hi, rounding, out):
+@loop(exports="void(intp, intp, {image}[:, ::1], {image}[::1], intp[::1], intp[::1], intp, intp, "
+                             "f4, intp, intp[:, ::1], intp[:, ::1], f4[:, ::1], intp[::1], intp, f4, f4, f4, b1, "
+                             "{result}[:, :, ::1])")
+def fill_rows(first, end, image2d, cval_row, rows, cols, left, channels, cval, k1, tap_u, tap_off, tap_w, counts,
+              combine, scale, lo, hi, rounding, out):
+    """Output rows first .. end-1 of every kernel (out is K x H x W*C), or of their magnitude (1 x H x W*C)."""
+    if first >= end:
+        return
     kernels = tap_u.shape[0]
-    height, span = out.shape[1], out.shape[2]
+    span = out.shape[2]
     padded_span = cols.shape[0] * channels
-    for part in prange(parts):
-        first = (part * height) // parts
-        end = ((part + 1) * height) // parts
-        if first >= end:
-            continue
-        ring = np.empty((k1, padded_span), np.float32)
-        acc = np.empty((kernels, CHUNK), np.float32)
-        for p in range(first, first + k1 - 1):
-            fetch_row(image2d, cval_row, rows, cols, left, channels, cval, p, ring[p % k1])
-        for i in range(first, end):
-            p = i + k1 - 1
-            fetch_row(image2d, cval_row, rows, cols, left, channels, cval, p, ring[p % k1])
-            for start in range(0, span, CHUNK):
-                n = min(CHUNK, span - start)
-                if combine == STACK and not rounding:
-                    # float output: accumulate straight into it (no block to copy out afterwards)
-                    for k in range(kernels):
-                        _correlate_block(ring, i, k1, tap_u[k], tap_off[k], tap_w[k], counts[k], start,
-                                         out[k, i, start : start + n])
-                    continue
+    ring = np.empty((k1, padded_span), np.float32)
+    acc = np.empty((kernels, CHUNK), np.float32)
+    for p in range(first, first + k1 - 1):
+        fetch_row(image2d, cval_row, rows, cols, left, channels, cval, p, ring[p % k1])
+    for i in range(first, end):
+        p = i + k1 - 1
+        fetch_row(image2d, cval_row, rows, cols, left, channels, cval, p, ring[p % k1])
+        for start in range(0, span, CHUNK):
+            n = min(CHUNK, span - start)
+            if combine == STACK and not rounding:
+                # float output: accumulate straight into it (no chunk to copy out afterwards)
                 for k in range(kernels):
-                    _correlate_block(ring, i, k1, tap_u[k], tap_off[k], tap_w[k], counts[k], start, acc[k, :n])
-                if combine == MAGNITUDE:
-                    total = acc[0, :n]
+                    _correlate_block(ring, i, k1, tap_u[k], tap_off[k], tap_w[k], counts[k], start,
+                                     out[k, i, start : start + n])
+                continue
+            for k in range(kernels):
+                _correlate_block(ring, i, k1, tap_u[k], tap_off[k], tap_w[k], counts[k], start, acc[k, :n])
+            if combine == MAGNITUDE:
+                total = acc[0, :n]
+                for m in range(n):
+                    total[m] = total[m] * total[m]
+                for k in range(1, kernels):
+                    other = acc[k, :n]
                     for m in range(n):
-                        total[m] = total[m] * total[m]
-                    for k in range(1, kernels):
-                        other = acc[k, :n]
-                        for m in range(n):
-                            total[m] += other[m] * other[m]
-                    for m in range(n):
-                        total[m] = np.sqrt(total[m]) * scale
-                    store(total, out[0, i, start : start + n], lo, hi, rounding)
-                else:
-                    for k in range(kernels):
-                        store(acc[k, :n], out[k, i, start : start + n], lo, hi, rounding)
+                        total[m] += other[m] * other[m]
+                for m in range(n):
+                    total[m] = np.sqrt(total[m]) * scale
+                store(total, out[0, i, start : start + n], lo, hi, rounding)
+            else:
+                for k in range(kernels):
+                    store(acc[k, :n], out[k, i, start : start + n], lo, hi, rounding)
 
 
 def tap_tables(taps_list, channels: int):
@@ -130,19 +137,33 @@ def tap_tables(taps_list, channels: int):
     return tap_u, tap_off, tap_w, np.array([len(e) for e in entries], np.intp)
 
 
-def _launch(src: Source, taps_list, combine, scale, out3d):
+def why_not(kernel) -> str | None:
+    return None  # any kernel
+
+
+def work(kernel, shape) -> float:
+    """Multiply-adds: one per non-zero tap per output value."""
+    return values(shape) * max(1, kernel.nonzero_taps)
+
+
+def reason(kernel) -> str:
+    k = f"{kernel.shape[0]}x{kernel.shape[1]}"
+    return f"{k} kernel of rank {kernel.rank} is small enough that the direct loop is cheapest"
+
+
+def _launch(src: Source, plan, taps_list, combine, scale, out3d):
     channels = src.image.shape[2]
-    height = out3d.shape[1]
     tap_u, tap_off, tap_w, counts = tap_tables(taps_list, channels)
     lo, hi, rounding = out_limits(out3d.dtype)
-    _direct(src.image2d, src.cval_row, src.rows, src.cols, src.left, channels, np.float32(src.cval),
-            taps_list[0].shape[0], tap_u, tap_off, tap_w, counts, combine, np.float32(scale),
-            max(1, min(height, get_num_threads() * PARTS_PER_THREAD)), lo, hi, rounding, out3d)
+    function = plan.loop(fill_rows, src.image.dtype, out3d.dtype)
+    run_rows(function, out3d.shape[1], plan.threads, src.image2d, src.cval_row, src.rows, src.cols, src.left,
+             channels, np.float32(src.cval), taps_list[0].shape[0], tap_u, tap_off, tap_w, counts, combine,
+             np.float32(scale), lo, hi, rounding, out3d)
 
 
 def run(src: Source, plan, out: np.ndarray) -> None:
     """Fill `out` (HxWxC, float32 or an integer type) from `src` (an imgconv.border.Source)."""
-    _launch(src, [plan.kernel.taps], STACK, 1.0, out.reshape(1, out.shape[0], -1))
+    _launch(src, plan, [plan.kernel.taps], STACK, 1.0, out.reshape(1, out.shape[0], -1))
 
 
 def run_many(src: Source, plans, out: np.ndarray, magnitude_scale=None) -> None:
@@ -155,6 +176,6 @@ def run_many(src: Source, plans, out: np.ndarray, magnitude_scale=None) -> None:
     if len({t.shape for t in taps_list}) != 1:
         raise ValueError("run_many needs kernels of one shape")
     if magnitude_scale is None:
-        _launch(src, taps_list, STACK, 1.0, out.reshape(len(plans), out.shape[1], -1))
+        _launch(src, plans[0], taps_list, STACK, 1.0, out.reshape(len(plans), out.shape[1], -1))
     else:
-        _launch(src, taps_list, MAGNITUDE, magnitude_scale, out.reshape(1, out.shape[0], -1))
+        _launch(src, plans[0], taps_list, MAGNITUDE, magnitude_scale, out.reshape(1, out.shape[0], -1))

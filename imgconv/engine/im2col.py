@@ -1,8 +1,8 @@
 """im2col engine: copy every k1 x k2 patch into a row of a matrix, then one BLAS product with the taps.
 
-The patch matrix is k1*k2 times the image's size, so it is built one strip of rows at a time in a
-buffer of at most STRIP_BYTES (64 MiB), from a strip of the padded image gathered through the border's
-index maps (imgconv.border.Source): memory stays bounded by the strip whatever the image size, and the
+The patch matrix is k1*k2 times the image's size, so it is built one block of rows at a time in a
+buffer of at most BLOCK_BYTES (64 MiB), from a block of the padded image gathered through the border's
+index maps (Source.padded_rows): memory stays bounded by the block whatever the image size, and the
 padded image is never built.
 
 With a single kernel the product is a matrix-vector product: memory-bound, 10-75x behind the direct
@@ -19,38 +19,50 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ..border import Source
+from ..dtypes import store
+from .shapes import values
 from .threads import single_blas_thread
 
-#: Upper bound on the patch buffer.  Strip height = STRIP_BYTES // (W * C * k1 * k2 * 4), at least 1 row.
-STRIP_BYTES = 64 * 2**20
+#: The cost model on one thread (benchmarks/fit_planner.py): patch values per second (written, then read
+#: by the GEMV), and seconds per output value.
+RATE = 1.64e9
+PER_VALUE = 8.72e-9
+NUMBA = False
+THREADED = False
+#: Upper bound on the patch buffer.  Block height = BLOCK_BYTES // (W * C * k1 * k2 * 4), at least 1 row.
+BLOCK_BYTES = 64 * 2**20
 
 
-def strip_rows(width: int, channels: int, kernel_shape) -> int:
-    """Output rows per strip so that the patch buffer stays under STRIP_BYTES (never fewer than one)."""
+def why_not(kernel) -> str | None:
+    return None  # any kernel
+
+
+def work(kernel, shape) -> float:
+    """Patch values: k1 * k2 per output value."""
+    return values(shape) * kernel.shape[0] * kernel.shape[1]
+
+
+def reason(kernel) -> str:
+    return f"{kernel.shape[0]}x{kernel.shape[1]} kernel: im2col + GEMM estimated cheapest"
+
+
+def block_rows(width: int, channels: int, kernel_shape) -> int:
+    """Output rows per block so that the patch buffer stays under BLOCK_BYTES (never fewer than one)."""
     per_row = width * channels * kernel_shape[0] * kernel_shape[1] * 4
-    return max(1, STRIP_BYTES // per_row)
-
-
-def padded_strip(src: Source, top: int, rows: int, k1: int) -> np.ndarray:
-    """Padded rows top .. top+rows+k1-2 as a float32 (rows+k1-1) x W' x C array, gathered via the maps."""
-    index = src.rows[top : top + rows + k1 - 1]
-    block = src.image[np.maximum(index, 0)][:, np.maximum(src.cols, 0)].astype(np.float32)
-    block[index < 0] = src.cval
-    block[:, src.cols < 0] = src.cval
-    return block
+    return max(1, BLOCK_BYTES // per_row)
 
 
 def _products(src: Source, taps_list, height: int):
-    """Yield (top, rows, products) where products is (rows*W*C) x K: each kernel's response, strip by strip."""
+    """Yield (top, rows, products) where products is (rows*W*C) x K: each kernel's response, block by block."""
     k1, k2 = taps_list[0].shape
     width = len(src.cols) - k2 + 1
     channels = src.image.shape[2]
     weights = np.stack([t.ravel() for t in taps_list], axis=1).astype(np.float32)  # k1*k2 x K
-    rows = min(height, strip_rows(width, channels, (k1, k2)))
+    rows = min(height, block_rows(width, channels, (k1, k2)))
     patches = np.empty((rows * width * channels, k1 * k2), np.float32)
     for top in range(0, height, rows):
         n = min(rows, height - top)
-        windows = sliding_window_view(padded_strip(src, top, n, k1), (k1, k2), axis=(0, 1))  # n x W x C x k1 x k2
+        windows = sliding_window_view(src.padded_rows(top, n + k1 - 1), (k1, k2), axis=(0, 1))  # n x W x C x k1 x k2
         matrix = patches[: n * width * channels]
         matrix.reshape(n, width, channels, k1, k2)[...] = windows
         with single_blas_thread():
@@ -58,17 +70,10 @@ def _products(src: Source, taps_list, height: int):
         yield top, n, product
 
 
-def _store(values, out):
-    if out.dtype.kind in "ui":
-        info = np.iinfo(out.dtype)
-        values = np.clip(np.rint(values), info.min, info.max)
-    out[...] = values
-
-
 def run(src: Source, plan, out: np.ndarray) -> None:
     """Fill `out` (HxWxC, float32 or an integer type) from `src` (an imgconv.border.Source)."""
     for top, n, products in _products(src, [plan.kernel.taps], out.shape[0]):
-        _store(products.reshape(out[top : top + n].shape), out[top : top + n])
+        store(products.reshape(out[top : top + n].shape), out[top : top + n])
 
 
 def run_many(src: Source, plans, out: np.ndarray, magnitude_scale=None) -> None:
@@ -80,7 +85,7 @@ def run_many(src: Source, plans, out: np.ndarray, magnitude_scale=None) -> None:
     for top, n, products in _products(src, taps_list, height):
         if magnitude_scale is not None:
             value = np.sqrt(np.einsum("ij,ij->i", products, products)) * np.float32(magnitude_scale)
-            _store(value.reshape(out[top : top + n].shape), out[top : top + n])
+            store(value.reshape(out[top : top + n].shape), out[top : top + n])
         else:
             for k in range(len(plans)):
-                _store(products[:, k].reshape(out[k, top : top + n].shape), out[k, top : top + n])
+                store(products[:, k].reshape(out[k, top : top + n].shape), out[k, top : top + n])

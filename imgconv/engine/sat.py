@@ -9,34 +9,42 @@ the integral image is used without ever storing it (float64, twice the image):
   * horizontally, the padded row of column totals (its borders gathered through the column map) is
     swept once with one running sum per channel, kept in registers for 1, 3 and 4 channels so the
     channels' add chains overlap.
-All sums are float64 and restart at every strip of STRIP rows, so the running updates lose nothing
-measurable even on huge images.
+All sums are float64 and restart at every block of BLOCK rows, so the running updates lose nothing
+measurable even on huge images.  Blocks start at fixed rows (multiples of BLOCK), so the result does not
+depend on how rows are shared between threads.
 """
 
 import numpy as np
-from numba import get_num_threads, njit, prange
 
 from ..border import Source
 from ._rows import fill_edges, out_limits, source_row, store
+from .loops import loop
+from .shapes import values
+from .threads import run_rows
 
-PARTS_PER_THREAD = 2
+#: The cost model on one thread (benchmarks/fit_planner.py): output values per second from the running
+#: sums, and seconds per output value of memory traffic.
+RATE = 1.25e10
+PER_VALUE = 8.48e-10
+NUMBA = True
+THREADED = True
 #: Rows between restarts of the running column sums (bounds float64 drift; costs k1 rows per restart).
-STRIP = 256
+BLOCK = 256
 
 
-@njit(cache=True)
+@loop
 def _add_row(total, src, sign):
     for m in range(total.shape[0]):
         total[m] += sign * np.float64(src[m])
 
 
-@njit(cache=True)
+@loop
 def _slide_row(total, enter, leave):
     for m in range(total.shape[0]):
         total[m] += np.float64(enter[m]) - np.float64(leave[m])
 
 
-@njit(cache=True)
+@loop
 def _row_sums(cs, k2, channels, width, scale, acc):
     """acc[j*C + c] = scale * sum_{v<k2} cs[(j + v)*C + c]; cs has C spare values at the end."""
     if channels == 3:
@@ -83,37 +91,52 @@ def _row_sums(cs, k2, channels, width, scale, acc):
                 s += cs[b + k2 * channels] - cs[b]
 
 
-@njit(parallel=True, cache=True)
-def _box(image2d, cval_row, rows, cols, left, channels, cval, k1, k2, scale, parts, strip,
-         lo, hi, rounding, out):
-    height, span = out.shape
+@loop(exports="void(intp, intp, {image}[:, ::1], {image}[::1], intp[::1], intp[::1], intp, intp, f8, intp, intp, "
+               "f8, intp, f4, f4, b1, {result}[:, ::1])")
+def fill_rows(first, end, image2d, cval_row, rows, cols, left, channels, cval, k1, k2, scale, block,
+              lo, hi, rounding, out):
+    """Output rows first .. end-1; `first` is a multiple of `block`."""
+    span = out.shape[1]
     padded_span = cols.shape[0] * channels
     width = span // channels
     base = left * channels
-    for part in prange(parts):
-        totals = np.zeros(padded_span + channels, np.float64)  # + channels: the last slide reads past
-        centre = totals[base : base + span]
-        acc = np.empty(span, np.float32)
-        end = ((part + 1) * height) // parts
-        for top in range((part * height) // parts, end, strip):
-            centre[:] = 0.0
-            for u in range(k1):
-                _add_row(centre, source_row(image2d, cval_row, rows[top + u]), 1.0)
-            for i in range(top, min(top + strip, end)):
-                if i > top:
-                    _slide_row(centre, source_row(image2d, cval_row, rows[i + k1 - 1]),
-                               source_row(image2d, cval_row, rows[i - 1]))
-                fill_edges(totals, cols, left, width, channels, cval * k1)
-                _row_sums(totals, k2, channels, width, scale, acc)
-                store(acc, out[i], lo, hi, rounding)
+    totals = np.zeros(padded_span + channels, np.float64)  # + channels: the last slide reads past
+    centre = totals[base : base + span]
+    acc = np.empty(span, np.float32)
+    for top in range(first, end, block):
+        centre[:] = 0.0
+        for u in range(k1):
+            _add_row(centre, source_row(image2d, cval_row, rows[top + u]), 1.0)
+        for i in range(top, min(top + block, end)):
+            if i > top:
+                _slide_row(centre, source_row(image2d, cval_row, rows[i + k1 - 1]),
+                           source_row(image2d, cval_row, rows[i - 1]))
+            fill_edges(totals, cols, left, width, channels, cval * k1)
+            _row_sums(totals, k2, channels, width, scale, acc)
+            store(acc, out[i], lo, hi, rounding)
+
+
+def why_not(kernel) -> str | None:
+    if not kernel.is_box:
+        return "sat runs only box kernels (all taps equal)"
+    return None
+
+
+def work(kernel, shape) -> float:
+    """One running-sum update per output value, whatever the box size."""
+    return values(shape)
+
+
+def reason(kernel) -> str:
+    return f"{kernel.shape[0]}x{kernel.shape[1]} box kernel: summed areas cost O(1) per pixel"
 
 
 def run(src: Source, plan, out: np.ndarray) -> None:
-    """Fill `out` (HxWxC, float32 or an integer type) from `src` (an imgconv.border.Source)."""
+    """Fill `out` (HxWxC, float32 or uint8) from `src` (an imgconv.border.Source)."""
     taps = plan.kernel.taps
     height = out.shape[0]
     lo, hi, rounding = out_limits(out.dtype)
-    _box(src.image2d, src.cval_row, src.rows, src.cols, src.left, src.image.shape[2], float(src.cval),
-         taps.shape[0], taps.shape[1], float(taps.flat[0]),
-         max(1, min(height, get_num_threads() * PARTS_PER_THREAD)), STRIP, lo, hi, rounding,
-         out.reshape(height, -1))
+    function = plan.loop(fill_rows, src.image.dtype, out.dtype)
+    run_rows(function, height, plan.threads, src.image2d, src.cval_row, src.rows, src.cols, src.left,
+             src.image.shape[2], float(src.cval), taps.shape[0], taps.shape[1], float(taps.flat[0]), BLOCK,
+             lo, hi, rounding, out.reshape(height, -1), align=BLOCK)

@@ -13,19 +13,27 @@ made in two steps, so the intermediate image never exists and the padded image i
    pass slides the row taps along it, again four taps per sweep over a CHUNK-sized L1 block, and stores
    the block into the output (rounded and clipped if the output is an integer type).
 
-Rows run in parallel in strips (prange); a strip needs no warm-up rows, since every output row reads
-its source rows directly.
+Rows are worked in blocks (a block needs no warm-up rows, since every output row reads its source rows
+directly), and ranges of rows run on several threads when the loop is jitted (imgconv.engine.threads).
 """
 
 import numpy as np
-from numba import get_num_threads, njit, prange
 
 from ..border import Source
 from ._rows import CHUNK, comb1, comb2, comb4, comb8, fill_edges, out_limits, source_row, store
+from .loops import loop
+from .shapes import values
+from .threads import run_rows
 
-#: Row ranges per thread (prange items): more than one evens out the load when a core is busy elsewhere.
-PARTS_PER_THREAD = 2
-#: Upper bound of a strip's column-pass tile (per thread).
+#: Largest rank run (r column/row pass pairs); beyond it direct or FFT win.
+MAX_RANK = 4
+#: The cost model on one thread (benchmarks/fit_planner.py): multiply-adds per second of the column and
+#: row passes, and seconds per output value of memory traffic and bookkeeping.
+RATE = 3.87e10
+PER_VALUE = 9.14e-10
+NUMBA = True
+THREADED = True
+#: Upper bound of a block's column-pass tile (per thread).
 TILE_BYTES = 8 * 2**20
 #: Budget for the k1 source rows one output row reads (L2 is 1 MiB per core on the reference machine).
 L2_BYTES = 640 * 2**10
@@ -33,7 +41,7 @@ L2_BYTES = 640 * 2**10
 COLUMN_CHUNK = 2048
 
 
-@njit(cache=True)
+@loop
 def _column_pass(image2d, cval_row, rows, i, weights, start, acc):
     """acc = sum_u weights[u] * source row (rows[i + u])[start : start + len(acc)]."""
     n = acc.shape[0]
@@ -70,7 +78,7 @@ def _column_pass(image2d, cval_row, rows, i, weights, start, acc):
         comb1(acc, u == 0, source_row(image2d, cval_row, rows[i + u])[start : start + n], weights[u])
 
 
-@njit(cache=True)
+@loop
 def _row_pass(buf, weights, channels, start, first, acc):
     """acc (=|+=) sum_v weights[v] * buf[start + v*channels : ... + len(acc)]."""
     n = acc.shape[0]
@@ -99,21 +107,22 @@ def _row_pass(buf, weights, channels, start, first, acc):
         comb1(acc, first and v == 0, buf[a : a + n], weights[v])
 
 
-@njit(fastmath=True, cache=True)
-def _part(image2d, cval_row, rows, cols, left, channels, cval, columns, row_taps, first, end, strip,
-          column_chunk, lo, hi, rounding, out):
-    """Output rows first .. end-1 (one thread's share)."""
+@loop(exports="void(intp, intp, {image}[:, ::1], {image}[::1], intp[::1], intp[::1], intp, intp, "
+                             "f4, f4[:, ::1], f4[:, ::1], intp, intp, f4, f4, b1, {result}[:, ::1])")
+def fill_rows(first, end, image2d, cval_row, rows, cols, left, channels, cval, columns, row_taps, block,
+         column_chunk, lo, hi, rounding, out):
+    """Output rows first .. end-1."""
     span = out.shape[1]  # W * C
     rank = columns.shape[0]
     padded_span = cols.shape[0] * channels
     width = span // channels
     base = left * channels
-    tile = np.empty((rank, strip, padded_span), np.float32)
+    tile = np.empty((rank, block, padded_span), np.float32)
     acc = np.empty(CHUNK, np.float32)
-    for top in range(first, end, strip):
-        nrows = min(strip, end - top)
-        # Column pass, column block by column block: the k1 source rows of a block stay in L2
-        # while the block is swept down the strip.
+    for top in range(first, end, block):
+        nrows = min(block, end - top)
+        # Column pass, column chunk by column chunk: the k1 source rows of a chunk stay in L2
+        # while the chunk is swept down the block.
         for t in range(rank):
             for start in range(0, span, column_chunk):
                 n = min(column_chunk, span - start)
@@ -128,43 +137,50 @@ def _part(image2d, cval_row, rows, cols, left, channels, cval, columns, row_taps
             row_out = out[top + r]
             for start in range(0, span, CHUNK):
                 n = min(CHUNK, span - start)
-                block = acc[:n]
+                chunk = acc[:n]
                 for t in range(rank):
-                    _row_pass(tile[t, r], row_taps[t], channels, start, t == 0, block)
-                store(block, row_out[start : start + n], lo, hi, rounding)
+                    _row_pass(tile[t, r], row_taps[t], channels, start, t == 0, chunk)
+                store(chunk, row_out[start : start + n], lo, hi, rounding)
 
 
-@njit(parallel=True, cache=True)
-def _separable(image2d, cval_row, rows, cols, left, channels, cval, columns, row_taps, parts, strip,
-               column_chunk, lo, hi, rounding, out):
-    # The parallel loop is kept tiny (Numba's parfor compilation is slow); each part is a plain call.
-    height = out.shape[0]
-    for part in prange(parts):
-        _part(image2d, cval_row, rows, cols, left, channels, cval, columns, row_taps,
-              (part * height) // parts, ((part + 1) * height) // parts, strip, column_chunk, lo, hi, rounding, out)
-
-
-def strip_rows(k1: int, rank: int, padded_span: int, source_row_bytes: int) -> int:
-    """Rows per strip.  One when the k1 source rows an output row reads fit in L2 together (the next
+def block_rows(k1: int, rank: int, padded_span: int, source_row_bytes: int) -> int:
+    """Rows per block.  One when the k1 source rows an output row reads fit in L2 together (the next
     output row then finds k1-1 of them still there, and nothing is read twice from memory); otherwise a
-    tall strip swept column block by column block (a tile of at most TILE_BYTES per thread), re-reading
-    only k1-1 rows per strip."""
+    tall block swept column chunk by column chunk (a tile of at most TILE_BYTES per thread), re-reading
+    only k1-1 rows per block."""
     if k1 * source_row_bytes <= L2_BYTES:
         return 1
     cap = max(1, TILE_BYTES // (4 * rank * padded_span))
     return max(1, min(max(16, 4 * k1), cap))
 
 
+def why_not(kernel) -> str | None:
+    if not 1 <= kernel.rank <= MAX_RANK:
+        return f"the kernel has rank {kernel.rank}; separable runs rank 1 to {MAX_RANK}"
+    return None
+
+
+def work(kernel, shape) -> float:
+    """Multiply-adds: rank * (k1 + k2) per output value."""
+    return values(shape) * max(1, kernel.rank) * sum(kernel.shape)
+
+
+def reason(kernel) -> str:
+    k = f"{kernel.shape[0]}x{kernel.shape[1]}"
+    if kernel.rank == 1:
+        return f"{k} kernel is one outer product (rank 1), so a column and a row pass are cheapest"
+    return f"{k} kernel has rank {kernel.rank} (SVD), so {kernel.rank} pairs of 1D passes are cheapest"
+
+
 def run(src: Source, plan, out: np.ndarray) -> None:
-    """Fill `out` (HxWxC, float32 or an integer type) from `src` (an imgconv.border.Source)."""
-    columns, rows = plan.factors
+    """Fill `out` (HxWxC, float32 or uint8) from `src` (an imgconv.border.Source)."""
+    columns, row_taps = plan.factors
     height = out.shape[0]
     lo, hi, rounding = out_limits(out.dtype)
     channels = src.image.shape[2]
-    parts = max(1, min(height, get_num_threads() * PARTS_PER_THREAD))
-    strip = strip_rows(columns.shape[1], columns.shape[0], len(src.cols) * channels, src.image2d[0].nbytes)
-    _separable(
-        src.image2d, src.cval_row, src.rows, src.cols, src.left, channels, np.float32(src.cval),
-        np.ascontiguousarray(columns, np.float32), np.ascontiguousarray(rows, np.float32),
-        parts, strip, COLUMN_CHUNK, lo, hi, rounding, out.reshape(height, -1),
-    )
+    block = block_rows(columns.shape[1], columns.shape[0], len(src.cols) * channels, src.image2d[0].nbytes)
+    function = plan.loop(fill_rows, src.image.dtype, out.dtype)
+    run_rows(function, height, plan.threads, src.image2d, src.cval_row, src.rows, src.cols, src.left, channels,
+             np.float32(src.cval), np.ascontiguousarray(columns, np.float32),
+             np.ascontiguousarray(row_taps, np.float32), block, COLUMN_CHUNK, lo, hi, rounding,
+             out.reshape(height, -1))

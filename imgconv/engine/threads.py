@@ -1,60 +1,70 @@
-"""Thread pools that share the cores: Numba's (the engines) and OpenBLAS's (numpy's SVD, im2col's product).
+"""How engines share the cores: row ranges of one image on a thread pool, and BLAS kept to one thread.
 
-On this 2-core machine a 49x49 SVD (the planner's rank test) took 21 ms with OpenBLAS's default thread
-pool against 0.2 ms on one thread, and OpenBLAS's threads, spinning for a while after the call, then took
-the cores from the Numba engine that ran next (a sigma-8 blur 4x slower).  The planner therefore does its
-small linear algebra under `single_blas_thread()`, which sets OpenBLAS to one thread for the block and
-restores the caller's setting after (numpy exposes no API for it; this is what threadpoolctl does).
-Batch workers are sized elsewhere (imgconv.batch) so that processes x Numba threads <= cores.
+Jitted loops release the GIL (imgconv.engine.loops), so `run_rows` gives each of a few threads its own
+range of output rows -- several ranges per thread, so that a core busy with something else delays one
+small range rather than half the image.  Ahead-of-time loops hold the GIL and run as one call.
+
+OpenBLAS (numpy's SVD in the planner, im2col's product) is limited to one thread around those calls
+with threadpoolctl: on this 2-core machine a 49x49 SVD took 21 ms on OpenBLAS's default pool against
+0.2 ms on one thread, and its threads, spinning after the call, slowed the engine that ran next by 4x.
 """
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import functools
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+#: Row ranges per thread.
+PARTS_PER_THREAD = 2
+
+_pool = None
+_pool_size = 0
+_blas = None
 
 
-@functools.lru_cache(maxsize=None)
-def _openblas():
-    """(get_num_threads, set_num_threads) of the OpenBLAS numpy loaded, or None if not found."""
+def cores() -> int:
+    """The cores this process may run on."""
     try:
-        import numpy  # noqa: F401  (makes sure its BLAS is loaded)
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
 
-        with open("/proc/self/maps") as maps:
-            paths = sorted({line.split()[-1] for line in maps if "openblas" in line.lower() and "/" in line})
-    except OSError:
-        return None
-    for path in paths:
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            continue
-        for prefix, suffix in (("scipy_openblas_", "64_"), ("scipy_openblas_", ""), ("openblas_", "64_"),
-                               ("openblas_", "")):
-            get = getattr(lib, f"{prefix}get_num_threads{suffix}", None)
-            put = getattr(lib, f"{prefix}set_num_threads{suffix}", None)
-            if get is not None and put is not None:
-                get.restype = ctypes.c_int
-                put.argtypes = [ctypes.c_int]
-                return get, put
-    return None
+
+def parts(height: int, count: int) -> list[tuple[int, int]]:
+    """`height` rows split into at most `count` contiguous (first, end) ranges of near-equal size."""
+    count = max(1, min(count, height))
+    return [((k * height) // count, ((k + 1) * height) // count) for k in range(count)]
+
+
+def run_rows(function, height: int, threads: int, *args, align: int = 1) -> None:
+    """Call function(first, end, *args) over rows 0..height, on `threads` threads of a shared pool.
+
+    `align`: range boundaries fall on multiples of it (an engine whose blocks restart at fixed rows
+    then gives the same result whatever the thread count)."""
+    blocks = -(-height // align)
+    ranges = [(first * align, min(height, end * align)) for first, end in parts(blocks, threads * PARTS_PER_THREAD)]
+    if threads <= 1 or len(ranges) == 1:
+        function(0, height, *args)
+        return
+    for future in [_executor(threads).submit(function, first, end, *args) for first, end in ranges]:
+        future.result()
+
+
+def _executor(threads: int) -> ThreadPoolExecutor:
+    global _pool, _pool_size
+    if _pool_size < threads:
+        _pool, _pool_size = ThreadPoolExecutor(threads, thread_name_prefix="imgconv"), threads
+    return _pool
 
 
 @contextlib.contextmanager
 def single_blas_thread():
-    """Run the block with OpenBLAS on one thread (a no-op where OpenBLAS is not found)."""
-    fns = _openblas()
-    if fns is None:
+    """Run the block with the BLAS numpy uses on one thread."""
+    global _blas
+    if _blas is None:
+        from threadpoolctl import ThreadpoolController
+
+        _blas = ThreadpoolController()  # finds the loaded BLAS libraries once
+    with _blas.limit(limits=1, user_api="blas"):
         yield
-        return
-    get, put = fns
-    before = get()
-    if before == 1:
-        yield
-        return
-    put(1)
-    try:
-        yield
-    finally:
-        put(before)
