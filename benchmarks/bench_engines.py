@@ -36,8 +36,7 @@ import imgconv  # noqa: E402
 from imgconv.apply import apply_filter  # noqa: E402
 from imgconv.engine import ALGORITHMS  # noqa: E402
 from imgconv.engine.planner import plan, why_not, work  # noqa: E402
-from imgconv.filters import (SOBEL_X, box_kernel, emboss_kernel, gaussian_kernel,  # noqa: E402
-                             sharpen_kernel, sobel)
+from imgconv.filters import SOBEL_X, box_kernel, emboss_kernel, gaussian_kernel, sharpen_kernel, sobel  # noqa: E402
 from imgconv.kernel import KernelInfo  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"

@@ -1,10 +1,11 @@
 """Batches: turn the command line's inputs into (source, target) jobs and run them, locally or on Dask.
 
-One job function (`run_job`) serves every runner -- in-process, a process pool, a Dask cluster -- and
-never raises: a bad file becomes a failed `Outcome`, so it can never stop or corrupt the rest.
+One job function (imgconv.job.run_job) serves every runner -- in-process, a process pool, a Dask
+cluster -- and never raises, so one bad file can never stop or corrupt the rest.  `run` is what a
+filter command does: plan the jobs, choose workers and threads, run, report progress.
 
-Threads: the engines parallelise inside an image with Numba.  With `jobs` worker processes on a
-machine of `cores` cores, each worker gets max(1, cores // jobs) Numba threads, so the two levels of
+Threads: the engines can split one image between threads.  With `jobs` worker processes on a machine
+of `cores` cores, each worker's engines get max(1, cores // jobs) threads, so the two levels of
 parallelism never oversubscribe the cores.
 """
 
@@ -16,30 +17,15 @@ import os
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from .engine.threads import cores as machine_cores
 from .errors import ImgconvError
+from .io import output_format
+from .job import STDIO, Job, Options, Outcome, run_job
 
-STDIO = "-"
 GLOB_CHARS = set("*?[")
-
-
-@dataclass(frozen=True)
-class Job:
-    source: str
-    target: str
-    make_parent: bool = False  # create the target's folder (outputs under --out-dir)
-
-
-@dataclass
-class Outcome:
-    job: Job
-    ok: bool
-    skipped: bool = False
-    error: str = ""
-    megapixels: float = 0.0
-    report: object = None
 
 
 @dataclass
@@ -115,44 +101,44 @@ def plan_jobs(paths, *, out_dir=None, template="{name}", fmt=None, filter_name="
 
 
 def threads_per_worker(jobs: int, cores: int | None = None) -> int:
-    """Numba threads for each of `jobs` workers so that jobs x threads never exceeds the cores."""
-    cores = cores or os.cpu_count() or 1
+    """Engine threads for each of `jobs` workers so that jobs x threads never exceeds the cores."""
+    cores = cores or machine_cores()
     return max(1, cores // max(1, jobs))
 
 
-def run_job(job: Job, filters, options, skip_existing: bool = False) -> Outcome:
-    """Process one file; any failure becomes an Outcome, never an exception (one bad file never stops a batch)."""
-    from .job import process_file
-
-    if skip_existing and job.target != STDIO and os.path.exists(job.target):
-        return Outcome(job, ok=True, skipped=True)
-    try:
-        if job.make_parent:
-            _make_parent(job.target)
-        report = process_file(job.source, job.target, filters, options)  # raises only ImgconvError
-    except ImgconvError as e:
-        return Outcome(job, ok=False, error=str(e))
-    return Outcome(job, ok=True, megapixels=report.megapixels, report=report)
-
-
-def _make_parent(target: str) -> None:
-    folder = os.path.dirname(target) or "."
-    try:
-        os.makedirs(folder, exist_ok=True)
-    except OSError as e:
-        raise ImgconvError(f"{target}: cannot create the folder {folder} ({e.strerror or e})") from None
+def run(paths, filters, options: Options, *, out_dir=None, template="{name}", jobs=None, skip_existing=False,
+        fail_fast=False, scheduler=None, on_outcome=None, on_start=None) -> Summary:
+    """What a filter command does: plan the jobs (IN OUT, many inputs with --out-dir, or --in-place),
+    choose worker processes and engine threads, run them.  Usage errors (bad names, templates, formats)
+    raise ImgconvError before anything is read; `on_start(count)` is told how many jobs will run."""
+    name = "+".join(f.name for f in filters)
+    if options.in_place:
+        planned = in_place_jobs(paths, out_dir)
+    else:
+        planned = plan_jobs(paths, out_dir=out_dir, template=template, fmt=options.fmt, filter_name=name)
+    for job in planned:  # an output name (or --format) imgconv cannot write, found before any file is read
+        output_format(job.target, options.fmt)
+    workers = min(jobs or machine_cores(), len(planned))
+    if workers > 1 and options.threads is None:
+        options = replace(options, threads=threads_per_worker(workers))
+    if on_start:
+        on_start(len(planned))
+    return run_batch(planned, filters, options, workers=workers, skip_existing=skip_existing,
+                     fail_fast=fail_fast, on_outcome=on_outcome, scheduler=scheduler)
 
 
-def set_engine_threads(threads: int) -> None:
-    """Limit this process's Numba thread pool (never above what Numba was started with)."""
-    os.environ["NUMBA_NUM_THREADS"] = str(threads)  # takes effect if numba is not imported yet
-    import numba
+def in_place_jobs(paths, out_dir=None) -> list[Job]:
+    """--in-place: every input is its own output."""
+    if out_dir or STDIO in paths:
+        raise ImgconvError("--in-place writes each output over its input: give files, no --out-dir or stdin")
+    jobs = [Job(source, source) for source, _ in expand_inputs(paths)]
+    if not jobs:
+        raise ImgconvError("--in-place: give the files to filter")
+    return jobs
 
-    numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
 
-
-def run_batch(jobs, filters, options, *, workers: int = 1, threads: int | None = None, skip_existing=False,
-              fail_fast=False, on_outcome=None, scheduler=None) -> Summary:
+def run_batch(jobs, filters, options, *, workers: int = 1, skip_existing=False, fail_fast=False,
+              on_outcome=None, scheduler=None) -> Summary:
     """Run every job; `on_outcome(outcome)` is told of each as it finishes (for the progress bar)."""
     summary = Summary()
     clock = time.perf_counter()
@@ -173,25 +159,25 @@ def run_batch(jobs, filters, options, *, workers: int = 1, threads: int | None =
                 if record(run_job(job, filters, options, skip_existing)):
                     break
         else:
-            _run_pool(jobs, filters, options, workers, threads or threads_per_worker(workers), skip_existing, record)
+            _run_pool(jobs, filters, options, workers, skip_existing, record)
     except KeyboardInterrupt:
         summary.interrupted = True
     summary.seconds = time.perf_counter() - clock
     return summary
 
 
-def _run_pool(jobs, filters, options, workers, threads, skip_existing, record) -> None:
+def _run_pool(jobs, filters, options, workers, skip_existing, record) -> None:
     """Worker processes fed a few jobs ahead, so --fail-fast and Ctrl-C stop promptly.
 
-    Workers start from a fork server (never fork() a process whose thread pools are running), and
-    each limits its Numba threads to `threads`.  A worker that dies (a crash in a codec, the OOM
-    killer) fails only the files it held; the pool is replaced and the batch goes on.
+    Workers start from a fork server (never fork() a process whose thread pools are running); each
+    job's options carry its engine threads.  A worker that dies (a crash in a codec, the OOM killer)
+    fails only the files it held; the pool is replaced and the batch goes on.
     """
     context = multiprocessing.get_context("forkserver")
     queue = iter(jobs)
     stop = False
     while not stop:
-        pool = ProcessPoolExecutor(workers, mp_context=context, initializer=set_engine_threads, initargs=(threads,))
+        pool = ProcessPoolExecutor(workers, mp_context=context)
         pending = {}
         try:
             while True:

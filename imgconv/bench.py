@@ -18,7 +18,7 @@ import numpy as np
 from .apply import apply_filter
 from .engine import ALGORITHMS
 from .engine.planner import plan, why_not
-from .filters.base import Filter, first_response
+from .filters.base import Filter
 from .kernel import KernelInfo
 
 #: imgconv border name -> OpenCV border constant name (filter2D has no BORDER_WRAP).
@@ -58,11 +58,15 @@ def runnable_engines(filt: Filter, shape) -> list[str]:
 
 
 def bench_filter(pixels: np.ndarray, filt: Filter, full: float, *, alpha: bool = False, border: str = "reflect",
-                 cval: float = 0.0, repeat: int = 5, peers: bool = True) -> list[Row]:
-    """Time `filt` on `pixels` with auto, every engine that can run it, and the installed peers."""
+                 cval: float = 0.0, repeat: int = 5, peers: bool = True, threads: int | None = None) -> list[Row]:
+    """Time `filt` on `pixels` with auto, every engine that can run it, and the installed peers.
+
+    Every contender gets one untimed call first, so engines are timed ready (loaded or compiled)."""
     rows = []
     plans = []
-    kwargs = dict(alpha=alpha, border=border, cval=cval)
+    kwargs = dict(alpha=alpha, border=border, cval=cval, threads=threads)
+    if threads:
+        _opencv_threads(threads)
     auto, med, best, runs = _time(lambda: apply_filter(pixels, filt, full, on_plan=plans.append, **kwargs), repeat)
     chosen = ", ".join(dict.fromkeys(p.algo for p in plans[: len(filt.kernels)]))
     fused = any(p.reason.startswith("fused") for p in plans[: len(filt.kernels)])
@@ -70,17 +74,25 @@ def bench_filter(pixels: np.ndarray, filt: Filter, full: float, *, alpha: bool =
     for algo in runnable_engines(filt, pixels.shape):
         out, m, b, n = _time(lambda a=algo: apply_filter(pixels, filt, full, algo=a, **kwargs), repeat)
         results[algo] = out
-        estimate = sum(plan(KernelInfo(k, correlate=filt.correlate), pixels.shape, algo=algo).estimates[algo]
-                       for k in filt.kernels)
+        estimate = sum(plan(KernelInfo(k, correlate=filt.correlate), pixels.shape, algo=algo,
+                            threads=threads).estimates[algo] for k in filt.kernels)
         rows.append(Row(algo, m * 1e3, b * 1e3, n, None, estimate * 1e3))
     reference = results.get("direct")
     for row in rows:
         row.max_diff = _diff(results[row.name], reference)
     rows.insert(0, Row("auto", med * 1e3, best * 1e3, runs, _diff(auto, reference), None,
                        f"-> {chosen}" + (" (fused)" if fused else "")))
-    if peers and filt.finish is first_response and not filt.grey and len(filt.kernels) == 1 and not alpha:
+    if peers and filt.finish.plain and not filt.grey and len(filt.kernels) == 1 and not alpha:
         rows += _peer_rows(pixels, filt, border, cval, repeat, reference)
     return rows
+
+
+def _opencv_threads(threads: int) -> None:
+    try:
+        import cv2
+    except ImportError:
+        return
+    cv2.setNumThreads(threads)
 
 
 def _diff(result, reference):
@@ -134,7 +146,8 @@ def render(rows: list[Row], console, title: str = "imgconv bench") -> None:
     fastest = min((r.median_ms for r in engines), default=None)
     auto = next((r for r in rows if r.name == "auto"), None)
     table = Table(title=title)
-    for col in ("engine", "median ms", "best ms", "runs", "vs auto", "planner estimate", "max |diff| vs direct", "note"):
+    columns = ("engine", "median ms", "best ms", "runs", "vs auto", "planner estimate", "max |diff| vs direct", "note")
+    for col in columns:
         table.add_column(col, justify="left" if col in ("engine", "note") else "right")
     for r in rows:
         style = "bold" if r.name == "auto" else ("green" if r.median_ms == fastest else None)

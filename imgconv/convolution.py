@@ -114,15 +114,16 @@ def run_plan(chosen: Plan, image: np.ndarray, *, border="reflect", cval=0.0, dty
 
 
 def run_fused(plans, image: np.ndarray, *, border="reflect", cval=0.0, magnitude_scale=None,
-              dtype=np.float32):
-    """Several same-sized kernels' plans in one pass over the image (the engine's run_many).
+              dtype=np.float32, algo="direct"):
+    """Several same-sized kernels' plans in one pass over the image (the engine's run_many), run the
+    way plans[0] says (runner, threads).
 
     Returns a list of responses (each like run_plan's), or, with `magnitude_scale`, the single image
     sqrt(sum of squared responses) * magnitude_scale -- Sobel's gradient magnitude without the two
-    gradient images ever being stored.  plans[0]'s engine runs them: direct (one pass sharing a ring of
-    rows) or im2col (one GEMM with a column per kernel).
+    gradient images ever being stored.  `algo` is "direct" (one pass sharing a ring of rows) or
+    "im2col" (one GEMM with a column per kernel).
     """
-    run_many = engine(plans[0].algo).run_many
+    run_many = engine(algo).run_many
     planes = image if image.ndim == 3 else image[:, :, np.newaxis]
     source = source_for(planes, plans[0].kernel.padding, border, cval)
     if magnitude_scale is not None:

@@ -7,10 +7,9 @@ must see the same paths (a shared filesystem) -- the usual arrangement for a Das
 
 from __future__ import annotations
 
-import os
-
-from .batch import run_job, threads_per_worker
+from .engine.threads import cores
 from .errors import ImgconvError
+from .job import run_job
 
 
 def _client(scheduler: str, workers: int):
@@ -19,10 +18,8 @@ def _client(scheduler: str, workers: int):
     except ImportError:
         raise ImgconvError("--dask/--scheduler need Dask: pip install 'imgconv[dask]'") from None
     if scheduler == "local":
-        # One single-threaded worker process per job slot; Numba threads split the cores between them.
-        threads = threads_per_worker(workers)
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               dashboard_address=None, env={"NUMBA_NUM_THREADS": str(threads)})
+        # One single-threaded worker process per job slot; each job's options say its engine threads.
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
         return Client(cluster), cluster
     try:
         return Client(scheduler, timeout="10s"), None
@@ -34,7 +31,7 @@ def run_on_dask(scheduler, jobs, filters, options, skip_existing, record, worker
     """Submit one task per job; `record(outcome)` is called as each finishes (True means stop)."""
     from dask.distributed import as_completed
 
-    client, cluster = _client(scheduler, workers or os.cpu_count() or 1)
+    client, cluster = _client(scheduler, workers or cores())
     try:
         futures = client.map(run_job, jobs, filters=filters, options=options, skip_existing=skip_existing,
                              pure=False)

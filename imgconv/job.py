@@ -1,4 +1,8 @@
-"""One file through the whole flow: load -> plan -> engine -> save.  Batches call this per file."""
+"""One file through the whole flow: load -> plan -> engine -> save.
+
+`run_job` is what every batch runner calls per file -- in this process, in a process pool, on Dask --
+and it never raises: a bad file becomes a failed `Outcome`, so it can never stop or corrupt the rest.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +14,13 @@ from pathlib import Path
 
 import numpy as np
 
+from .bands import apply_in_bands, rows_for_budget
+from .dtypes import to_dtype
 from .errors import ImgconvError
 from .filters import Filter
-from .io import as_rgb, load, output_format, save, to_dtype
-from .strips import apply_in_strips, rows_for_budget
+from .io import as_rgb, load, output_format, save
+
+STDIO = "-"
 
 
 @dataclass(frozen=True)
@@ -31,8 +38,9 @@ class Options:
     in_place: bool = False  # the output may be the input itself
     debug: bool = False  # print the traceback of an unexpected error (it is still reported as one line)
     fmt: str | None = None  # output format (--format); else the output's extension, or PNG on stdout
-    tile_rows: int | None = None  # filter in strips of this many rows (imgconv.strips); None: from max_memory
-    max_memory: int = 1 << 30  # working memory (beyond input and output) before an image is split in strips
+    band_rows: int | None = None  # filter in bands of this many rows (imgconv.bands); None: from max_memory
+    max_memory: int = 1 << 30  # working memory (beyond input and output) before an image is split in bands
+    threads: int | None = None  # the most threads the engines may use (None: every core)
 
 
 @dataclass
@@ -97,9 +105,9 @@ def _process(source, target, filters, options: Options) -> Report:
     report.megapixels = height * width / 1e6
     report.seconds["load"] = time.perf_counter() - clock
     for filt in chain:
-        if filt.name == "box" and max(k.shape[0] for k in filt.kernels) > min(height, width):
-            size = filt.kernels[0].shape[0]
-            raise ImgconvError(f"{source}: box size {size} is larger than the {width}x{height} image")
+        problem = filt.too_big_for(height, width)
+        if problem:
+            raise ImgconvError(f"{source}: {problem}")
     if picture.cmyk and any(f.grey for f in chain):
         picture = as_rgb(picture)  # luminance needs RGB
         report.notes += picture.notes
@@ -114,17 +122,17 @@ def _process(source, target, filters, options: Options) -> Report:
     clock = time.perf_counter()
     result = picture.pixels
     with np.errstate(all="ignore"):  # overflow is checked once, below, and reported in one line
-        rows = options.tile_rows or rows_for_budget(result.shape, options.max_memory)
+        rows = options.band_rows or rows_for_budget(result.shape, options.max_memory)
         if rows < height:
-            report.notes.append(f"filtered in strips of {rows} rows ({-(-height // rows)} strips)")
+            report.notes.append(f"filtered in bands of {rows} rows ({-(-height // rows)} bands)")
         try:
             for step, filt in enumerate(chain, start=1):
                 # The last step stores the image's own type (a plain kernel straight from the engine).
                 out_dtype = picture.pixels.dtype if step == len(chain) else None
-                result = apply_in_strips(result, filt, picture.full, rows=rows, alpha=picture.alpha,
-                                         algo=options.algo, border=options.border,
-                                         cval=options.cval * picture.full, on_plan=report.plans.append,
-                                         linear=linear, out_dtype=out_dtype)
+                result = apply_in_bands(result, filt, picture.full, rows=rows, alpha=picture.alpha,
+                                        algo=options.algo, border=options.border,
+                                        cval=options.cval * picture.full, on_plan=report.plans.append,
+                                        linear=linear, out_dtype=out_dtype, threads=options.threads)
             pixels = to_dtype(result, picture.pixels.dtype)
         except ImgconvError as e:
             raise ImgconvError(f"{source}: {e}") from None
@@ -135,3 +143,41 @@ def _process(source, target, filters, options: Options) -> Report:
                          cmyk=picture.cmyk and pixels.shape[2] == 4, strip=options.strip, fmt=options.fmt)
     report.seconds["save"] = time.perf_counter() - clock
     return report
+
+
+@dataclass(frozen=True)
+class Job:
+    source: str
+    target: str
+    make_parent: bool = False  # create the target's folder (outputs under --out-dir)
+
+
+@dataclass
+class Outcome:
+    job: Job
+    ok: bool
+    skipped: bool = False
+    error: str = ""
+    megapixels: float = 0.0
+    report: object = None
+
+
+def run_job(job: Job, filters, options: Options, skip_existing: bool = False) -> Outcome:
+    """Process one file; any failure becomes an Outcome, never an exception."""
+    if skip_existing and job.target != STDIO and os.path.exists(job.target):
+        return Outcome(job, ok=True, skipped=True)
+    try:
+        if job.make_parent:
+            _make_parent(job.target)
+        report = process_file(job.source, job.target, filters, options)  # raises only ImgconvError
+    except ImgconvError as e:
+        return Outcome(job, ok=False, error=str(e))
+    return Outcome(job, ok=True, megapixels=report.megapixels, report=report)
+
+
+def _make_parent(target: str) -> None:
+    folder = os.path.dirname(target) or "."
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError as e:
+        raise ImgconvError(f"{target}: cannot create the folder {folder} ({e.strerror or e})") from None

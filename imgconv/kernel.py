@@ -49,7 +49,7 @@ def as_kernel(kernel) -> np.ndarray:
 def parse_kernel(text: str) -> np.ndarray:
     """Parse "1 2 1; 2 4 2; 1 2 1" or a file's text: rows by ';' or newline, '#' starts a comment."""
     rows = []
-    for line in re.split(r"[;\n]", "\n".join(l.split("#", 1)[0] for l in text.splitlines())):
+    for line in re.split(r"[;\n]", "\n".join(row.split("#", 1)[0] for row in text.splitlines())):
         cells = line.replace(",", " ").split()
         if not cells:
             continue
@@ -172,3 +172,20 @@ class KernelInfo:
     @property
     def nonzero_taps(self) -> int:
         return int(np.count_nonzero(self.taps))
+
+
+def describe(name: str, taps: np.ndarray) -> str:
+    """What `imgconv kernels show` prints: the taps, the numerical rank and, if rank 1, the factors."""
+    info = KernelInfo(taps, correlate=True)
+    values = ", ".join(f"{v:.4g}" for v in info.singular_values[:6])
+    more = "..." if len(info.singular_values) > 6 else ""
+    with np.printoptions(precision=5, suppress=True, linewidth=120):
+        lines = [f"{name} {taps.shape[0]}x{taps.shape[1]}, sum {taps.sum():.6g}", str(taps),
+                 f"rank {info.rank} (singular values {values}{more})"]
+        if info.rank == 1:
+            columns, rows = info.factors
+            lines += ["separable: yes, kernel = outer(column, row)", f"  column = {columns[0]}",
+                      f"  row    = {rows[0]}"]
+        else:
+            lines.append(f"separable: no (a sum of {info.rank} separable pairs)")
+    return "\n".join(lines)

@@ -115,8 +115,8 @@ def _bad_inputs(tmp_path, good):
 
 
 BAD = ["missing file", "directory", "not an image", "empty file", "truncated PNG", "truncated JPEG", "corrupt PNG",
-       "truncated 16-bit PNG", "unsupported mode", "unsupported compression", "corrupt JPEG-in-TIFF", "decompression bomb",
-       "zero-sized image", "corrupt TIFF that Pillow logs about"]
+       "truncated 16-bit PNG", "unsupported mode", "unsupported compression", "corrupt JPEG-in-TIFF",
+       "decompression bomb", "zero-sized image", "corrupt TIFF that Pillow logs about"]
 
 
 @pytest.mark.parametrize("case", BAD)
@@ -169,7 +169,7 @@ def test_unexpected_error_is_one_line_unless_debug(good, tmp_path, monkeypatch):
     def bug(*args, **kwargs):
         raise ZeroDivisionError("a bug")
 
-    monkeypatch.setattr(imgconv.job, "apply_in_strips", bug)
+    monkeypatch.setattr(imgconv.job, "apply_in_bands", bug)
     result = run("blur", good, tmp_path / "out.png")
     assert_clean_error(result, 1, "internal error", "ZeroDivisionError: a bug", "--debug")
     debug = run("blur", good, tmp_path / "out.png", "--debug")

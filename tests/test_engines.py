@@ -21,8 +21,7 @@ import imgconv
 from imgconv import ImgconvError
 from imgconv.engine.separable import MAX_RANK as MAX_SEPARABLE_RANK
 
-from conftest import (BORDERS, DTYPES, LAYOUTS, low_rank_kernel, oracle, padded_oracle, random_image,
-                      tolerance)
+from conftest import BORDERS, DTYPES, LAYOUTS, low_rank_kernel, oracle, padded_oracle, random_image, tolerance
 
 #: Kernel shapes from the issue: 1x1 to 15x15, odd, even and non-square.
 KERNEL_SHAPES = [(1, 1), (2, 2), (3, 3), (4, 4), (5, 2), (2, 7), (6, 6), (7, 7), (15, 15), (1, 9), (9, 1)]

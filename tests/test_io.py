@@ -533,7 +533,7 @@ from click.testing import CliRunner
 from imgconv.cli import cli
 CliRunner().invoke(cli, ["--help"])
 wide = ("tifffile", "imagecodecs")
-assert not any(m in sys.modules for m in wide + ("numpy",)), "imported for --help"
+assert not any(m in sys.modules for m in wide + ("numba",)), "imported for --help"
 from imgconv.io import load, save
 for name in ("camera.png", "camera16.png", "coffee.jpg", "coffee_rgba.png"):
     picture = load({str(SAMPLES)!r} + "/" + name)

@@ -19,7 +19,8 @@ def luma_rows(first, end, image, w0, w1, w2, out):
     for i in range(first, end):
         dst = out[i]
         for j in range(width):
-            dst[j] = (w0 * np.float32(image[i, j, 0]) + w1 * np.float32(image[i, j, 1])) + w2 * np.float32(image[i, j, 2])
+            red, green, blue = np.float32(image[i, j, 0]), np.float32(image[i, j, 1]), np.float32(image[i, j, 2])
+            dst[j] = (w0 * red + w1 * green) + w2 * blue
 
 
 def luma(image: np.ndarray, weights, runner: str = "aot", threads: int = 1) -> np.ndarray:

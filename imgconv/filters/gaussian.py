@@ -1,5 +1,7 @@
 """Gaussian blur: the outer product of two sampled 1D Gaussians, so its rank is 1 (separable)."""
 
+from __future__ import annotations
+
 import math
 
 import numpy as np
@@ -24,10 +26,42 @@ def gaussian_1d(sigma: float, radius: int | None = None) -> np.ndarray:
 
 
 def gaussian_kernel(sigma: float = 2.0, radius: int | None = None) -> np.ndarray:
+    """A 2D Gaussian kernel, normalised to sum 1.
+
+    Parameters
+    ----------
+    sigma : float
+        Standard deviation in pixels.
+    radius : int, optional
+        Taps on each side of the centre (default ceil(3 * sigma)).
+
+    Returns
+    -------
+    numpy.ndarray
+        (2 * radius + 1) x (2 * radius + 1) float64 taps, the outer product of a sampled 1D Gaussian.
+
+    Examples
+    --------
+    >>> from imgconv.filters import gaussian_kernel
+    >>> gaussian_kernel(1.0).shape
+    (7, 7)
+    """
     g = gaussian_1d(sigma, radius)
     return np.outer(g, g)
 
 
 def blur(sigma: float = 2.0, radius: int | None = None) -> Filter:
-    """Gaussian blur of standard deviation `sigma` pixels."""
+    """Gaussian blur.
+
+    Parameters
+    ----------
+    sigma : float
+        Standard deviation in pixels.
+    radius : int, optional
+        Kernel radius (default ceil(3*sigma)).
+
+    Examples
+    --------
+    imgconv blur in.jpg out.jpg --sigma 3
+    """
     return Filter("blur", (gaussian_kernel(sigma, radius),))

@@ -1,4 +1,4 @@
-"""Huge images in strips: identical to the whole-image result, with a fraction of the working memory."""
+"""Huge images in bands: identical to the whole-image result, with a fraction of the working memory."""
 
 import tracemalloc
 
@@ -7,11 +7,12 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from conftest import BORDERS, SAMPLES
 from imgconv.apply import apply_filter
+from imgconv.bands import apply_in_bands, halo, rows_for_budget
 from imgconv.cli import cli
 from imgconv.filters import Filter, blur, box, emboss, sobel, unsharp
-from imgconv.strips import apply_in_strips, halo, rows_for_budget
+
+from conftest import BORDERS, SAMPLES
 
 ASYMMETRIC = Filter("convolve", (np.arange(1.0, 13.0).reshape(4, 3) / 78,))  # even height: unequal halo
 
@@ -19,13 +20,13 @@ ASYMMETRIC = Filter("convolve", (np.arange(1.0, 13.0).reshape(4, 3) / 78,))  # e
 @pytest.mark.parametrize("border", BORDERS)
 @pytest.mark.parametrize("filt", [blur(2.0), sobel(), emboss(30), unsharp(2, 1, 0.02), box(8), ASYMMETRIC],
                          ids=lambda f: f.name)
-def test_strips_equal_the_whole_image(filt, border):
+def test_bands_equal_the_whole_image(filt, border):
     image = np.random.default_rng(3).integers(0, 256, (101, 57, 4), dtype=np.uint8)
     for alpha in (False, True):
         options = dict(border=border, cval=40.0, alpha=alpha, out_dtype=np.uint8)
         whole = apply_filter(image, filt, 255.0, **options)
         for rows in (1, 7, 50):
-            assert np.array_equal(apply_in_strips(image, filt, 255.0, rows=rows, **options), whole)
+            assert np.array_equal(apply_in_bands(image, filt, 255.0, rows=rows, **options), whole)
 
 
 def test_halo_follows_the_kernel_origin():
@@ -34,12 +35,12 @@ def test_halo_follows_the_kernel_origin():
     assert rows_for_budget((10_000, 20_000, 3), 64 << 20) == (64 << 20) // (20_000 * 3 * 4 * 6)
 
 
-def test_large_image_in_strips_uses_a_fraction_of_the_memory():
+def test_large_image_in_bands_uses_a_fraction_of_the_memory():
     """A 3000x2000 RGBA blur (premultiplied alpha: several float32 copies) measured with tracemalloc."""
     image = np.random.default_rng(0).integers(0, 256, (3000, 2000, 4), dtype=np.uint8)
     filt = blur(1.5)
     options = dict(alpha=True, out_dtype=np.uint8)
-    apply_in_strips(image[:64], filt, 255.0, rows=16, **options)  # compile/warm up outside the measurement
+    apply_in_bands(image[:64], filt, 255.0, rows=16, **options)  # compile/warm up outside the measurement
 
     def peak(run):
         tracemalloc.start()
@@ -50,23 +51,23 @@ def test_large_image_in_strips_uses_a_fraction_of_the_memory():
             tracemalloc.stop()
 
     whole, whole_peak = peak(lambda: apply_filter(image, filt, 255.0, **options))
-    strips, strips_peak = peak(lambda: apply_in_strips(image, filt, 255.0, rows=200, **options))
-    assert np.array_equal(whole, strips)
+    bands, bands_peak = peak(lambda: apply_in_bands(image, filt, 255.0, rows=200, **options))
+    assert np.array_equal(whole, bands)
     output = image.nbytes
-    assert strips_peak < 0.35 * whole_peak, (strips_peak, whole_peak)
-    assert strips_peak < output + 200 * 2000 * 4 * 4 * 8  # the output plus a few strip-sized arrays
+    assert bands_peak < 0.35 * whole_peak, (bands_peak, whole_peak)
+    assert bands_peak < output + 200 * 2000 * 4 * 4 * 8  # the output plus a few band-sized arrays
 
 
-def test_cli_tile_rows_and_max_memory_give_the_same_file(tmp_path):
+def test_cli_band_rows_and_max_memory_give_the_same_file(tmp_path):
     runner = CliRunner()
     outputs = {}
-    for name, extra in {"whole": [], "tiles": ["--tile-rows", "37"], "budget": ["--max-memory", "1M"]}.items():
+    for name, extra in {"whole": [], "bands": ["--band-rows", "37"], "budget": ["--max-memory", "1M"]}.items():
         out = tmp_path / f"{name}.png"
         result = runner.invoke(cli, ["unsharp", str(SAMPLES / "coffee_rgba.png"), str(out), "-v", *extra])
         assert result.exit_code == 0, result.output
         outputs[name] = np.asarray(Image.open(out))
-        assert ("strips of" in result.output) == bool(extra)
-    assert np.array_equal(outputs["whole"], outputs["tiles"])
+        assert ("bands of" in result.output) == bool(extra)
+    assert np.array_equal(outputs["whole"], outputs["bands"])
     assert np.array_equal(outputs["whole"], outputs["budget"])
     assert runner.invoke(cli, ["blur", str(SAMPLES / "camera.png"), str(tmp_path / "x.png"),
                                "--max-memory", "lots"]).exit_code == 2

@@ -1,20 +1,18 @@
-"""Huge images: filter in horizontal strips, each with a halo of kernel rows, identical to the whole image.
+"""Huge images: filter in horizontal bands, each with a halo of kernel rows, identical to the whole image.
 
 The engines need little memory of their own, but a filter's steps around them (alpha premultiplied,
 luminance, linear light, unsharp's difference, the float32 result) each hold an image-sized array.
-Run strip by strip, those arrays are strip-sized: peak memory is the decoded input, the output and one
-strip's workspace, whatever the image's height.
+Run band by band, those arrays are band-sized: peak memory is the decoded input, the output and one
+band's workspace, whatever the image's height.
 
 Exactness: output row r reads input rows r - before .. r + after, where (before, after) is the
-kernel's padding.  Each strip is given those halo rows exactly as the whole-image run would see them
+kernel's padding.  Each band is given those halo rows exactly as the whole-image run would see them
 (image rows, or for reflect/mirror/nearest/wrap the border rows imgconv.border.source_index names), so
-the strip's own border handling only ever touches halo outputs, which are cut away.  A constant border
-needs no other rows: strips are cut from the image and the constant is added at true edges only.
+the band's own border handling only ever touches halo outputs, which are cut away.  A constant border
+needs no other rows: bands are cut from the image and the constant is added at true edges only.
 """
 
 from __future__ import annotations
-
-import dataclasses
 
 import numpy as np
 
@@ -35,27 +33,28 @@ def halo(filt) -> tuple[int, int]:
 
 
 def rows_for_budget(shape, budget_bytes: int) -> int:
-    """Strip height whose working memory stays under `budget_bytes` (never less than 16 rows)."""
+    """Band height whose working memory stays under `budget_bytes` (never less than 16 rows)."""
     width = shape[1]
     channels = shape[2] if len(shape) > 2 else 1
     per_row = width * channels * 4 * WORKSPACE_ARRAYS
     return max(16, int(budget_bytes // per_row))
 
 
-def apply_in_strips(pixels: np.ndarray, filt, full: float, *, rows: int, border="reflect", cval=0.0,
-                    out_dtype=None, on_plan=None, **options) -> np.ndarray:
+def apply_in_bands(pixels: np.ndarray, filt, full: float, *, rows: int, border="reflect", cval=0.0,
+                   out_dtype=None, on_plan=None, **options) -> np.ndarray:
     """apply_filter, `rows` output rows at a time; the result is identical to apply_filter's."""
     height = pixels.shape[0]
     if rows >= height:
         return apply_filter(pixels, filt, full, border=border, cval=cval, out_dtype=out_dtype,
                             on_plan=on_plan, **options)
     if options.get("algo", "auto") == "auto":
-        # Strips are shorter than the image: plan once for the whole image so every strip runs the
+        # Bands are shorter than the image: plan once for the whole image so every band runs the
         # engine the whole image would (engines agree only to float32 rounding); that plan is reported.
-        whole = plan(KernelInfo(filt.kernels[0], correlate=filt.correlate), pixels.shape)
+        whole = plan(KernelInfo(filt.kernels[0], correlate=filt.correlate), pixels.shape,
+                     threads=options.get("threads"))
         options["algo"] = whole.algo
         if on_plan:
-            on_plan(dataclasses.replace(whole, runner="numba"))  # a forced engine always runs on Numba
+            on_plan(whole)
             on_plan = None
     before, after = halo(filt)
     row_map = source_index(height, before, after, border)  # padded row -> image row (-1: constant)
@@ -64,10 +63,10 @@ def apply_in_strips(pixels: np.ndarray, filt, full: float, *, rows: int, border=
         bottom = min(height, top + rows)
         if border == "constant":
             first, last = max(0, top - before), min(height, bottom + after)
-            strip, skip = pixels[first:last], top - first
+            band, skip = pixels[first:last], top - first
         else:
-            strip, skip = pixels[row_map[top : bottom + before + after]], before
-        result = apply_filter(strip, filt, full, border=border, cval=cval, out_dtype=out_dtype,
+            band, skip = pixels[row_map[top : bottom + before + after]], before
+        result = apply_filter(band, filt, full, border=border, cval=cval, out_dtype=out_dtype,
                               on_plan=on_plan if out is None else None, **options)
         if out is None:
             out = np.empty((height,) + result.shape[1:], result.dtype)

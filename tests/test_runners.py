@@ -1,0 +1,108 @@
+"""The two ways a Numba engine runs (imgconv.engine.loops): the loops compiled ahead of time at install
+and their jitted versions on several threads compute the same bits; and what the planner picks from
+where a process stands (a fresh process never imports Numba for a photo)."""
+
+import dataclasses
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import imgconv
+from imgconv.convolution import run_plan
+from imgconv.engine import ENGINES, engine, loops
+from imgconv.engine.planner import plan
+from imgconv.filters import box_kernel, gaussian_kernel
+
+from conftest import low_rank_kernel, random_image
+
+needs_aot = pytest.mark.skipif(loops.aot_module() is None, reason="imgconv._loops was not built at install")
+
+NUMBA_ENGINES = [name for name in ENGINES if engine(name).NUMBA]
+
+
+def kernel_for(algo, rng):
+    return {"separable": low_rank_kernel(rng, (5, 4), 2), "direct": rng.standard_normal((4, 5)),
+            "sat": box_kernel(5)}[algo]
+
+
+@needs_aot
+@pytest.mark.parametrize("border", ["reflect", "wrap", "constant"])
+@pytest.mark.parametrize("dtype", ["uint8", "float32"])
+@pytest.mark.parametrize("result", [np.uint8, np.float32])
+@pytest.mark.parametrize("algo", NUMBA_ENGINES)
+def test_ahead_of_time_and_jitted_loops_agree_bit_for_bit(rng, algo, dtype, result, border):
+    """Same loops, two compilers, any thread count: identical results (so a file's bytes never depend on
+    which way it ran).  The jitted way runs on 3 threads over a tall image, so every row range works."""
+    image = random_image(rng, (301, 37, 3), dtype)
+    chosen = plan(kernel_for(algo, rng), image.shape, algo=algo)
+    outputs = {}
+    for runner, threads in (("aot", 1), ("jit", 3), ("jit", 1)):
+        how = dataclasses.replace(chosen, runner=runner, threads=threads)
+        outputs[runner, threads] = run_plan(how, image, border=border, cval=7.0, dtype=result)
+    assert all(np.array_equal(outputs["aot", 1], o) for o in outputs.values())
+
+
+@needs_aot
+@pytest.mark.parametrize("dtype", ["uint8", "float32"])
+def test_luminance_loop_agrees_bit_for_bit(rng, dtype):
+    from imgconv.engine.pointwise import luma
+
+    rgba = random_image(rng, (41, 23, 4), dtype)
+    weights = (0.299, 0.587, 0.114)
+    aot, jit = luma(rgba[..., :3], weights, runner="aot"), luma(rgba[..., :3], weights, runner="jit", threads=2)
+    assert np.array_equal(aot, jit)
+    assert np.array_equal(aot, luma(np.ascontiguousarray(rgba[..., :3]), weights, runner="aot"))
+
+
+@needs_aot
+def test_a_fresh_process_filters_ahead_of_time_without_importing_numba():
+    """A photo plans the ahead-of-time loops (importing Numba would cost more than it saves) and filtering
+    it never imports Numba; a huge image is worth Numba's threads; once the jitted loops are loaded, even
+    a small image uses them."""
+    code = ("import sys, numpy as np, imgconv\n"
+            "from imgconv.filters import gaussian_kernel\n"
+            "photo = imgconv.plan(gaussian_kernel(2), (1600, 2560, 3), threads=2)\n"
+            "imgconv.convolve(np.zeros((160, 256, 3), np.uint8), gaussian_kernel(2), threads=2)\n"
+            "loaded = 'numba' in sys.modules\n"
+            "huge = imgconv.plan(gaussian_kernel(2), (30000, 30000, 3), threads=2)\n"
+            "imgconv.convolve(np.zeros((16, 16, 3), np.uint8), gaussian_kernel(2), algo='separable', threads=2)\n"
+            "print(photo.runner, loaded, huge.runner, huge.threads)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["aot", "False", "jit", "2"]
+
+
+def test_once_the_jitted_loops_are_loaded_they_are_used(rng):
+    image = random_image(rng, (64, 64, 3), "uint8")
+    chosen = plan(gaussian_kernel(1.0), image.shape, algo="separable", threads=2)
+    run_plan(dataclasses.replace(chosen, runner="jit"), image)  # loads (or compiles) the jitted loop
+    again = plan(gaussian_kernel(1.0), image.shape, algo="separable", threads=2)
+    assert (again.runner, again.threads) == ("jit", 2)
+
+
+def test_one_thread_never_pays_for_numba(rng):
+    """With one thread the jitted loops cannot be faster, so they are used only without a built module."""
+    chosen = plan(gaussian_kernel(2.0), (4000, 6000, 3), threads=1)
+    assert chosen.runner == ("aot" if loops.aot_module() is not None else "jit") and chosen.threads == 1
+
+
+def test_estimates_count_getting_ready():
+    """Numba engines' estimates include the import when Numba is not loaded yet (in a fresh process)."""
+    code = ("import imgconv\nfrom imgconv.engine import planner\nfrom imgconv.filters import gaussian_kernel\n"
+            "from imgconv.kernel import KernelInfo\n"
+            "k = KernelInfo(gaussian_kernel(2))\n"
+            "ways = {r: s for s, r, t in planner.ways('separable', k, (100, 100, 3), 2)}\n"
+            "print(ways['jit'] - planner.seconds('separable', k, (100, 100, 3)) / 2)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True)
+    from imgconv.engine.planner import LOOP_LOAD_SECONDS, NUMBA_IMPORT_SECONDS
+
+    assert float(out.stdout) == pytest.approx(NUMBA_IMPORT_SECONDS + LOOP_LOAD_SECONDS)
+
+
+def test_library_convolve_threads_argument(rng):
+    image = random_image(rng, (50, 40, 3), "float32")
+    one = imgconv.convolve(image, gaussian_kernel(1.0), threads=1)
+    two = imgconv.convolve(image, gaussian_kernel(1.0), threads=2)
+    assert np.array_equal(one, two)
