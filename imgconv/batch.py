@@ -12,11 +12,8 @@ parallelism never oversubscribe the cores.
 from __future__ import annotations
 
 import glob
-import multiprocessing
 import os
 import time
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -173,6 +170,10 @@ def _run_pool(jobs, filters, options, workers, skip_existing, record) -> None:
     job's options carry its engine threads.  A worker that dies (a crash in a codec, the OOM killer)
     fails only the files it held; the pool is replaced and the batch goes on.
     """
+    import multiprocessing  # (a one-file run never pays for these imports)
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from concurrent.futures.process import BrokenProcessPool
+
     context = multiprocessing.get_context("forkserver")
     queue = iter(jobs)
     stop = False
