@@ -11,8 +11,10 @@ parallelism never oversubscribe the cores.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
+import signal
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -167,8 +169,14 @@ def _run_pool(jobs, filters, options, workers, skip_existing, record) -> None:
     """Worker processes fed a few jobs ahead, so --fail-fast and Ctrl-C stop promptly.
 
     Workers start from a fork server (never fork() a process whose thread pools are running) that has
-    imported imgconv once, so each starts in milliseconds; each job's options carry its engine threads.  A worker that dies (a crash in a codec, the OOM killer)
-    fails only the files it held; the pool is replaced and the batch goes on.
+    imported imgconv once, so each starts in milliseconds; each job's options carry its engine threads.
+    A worker that dies (a crash in a codec, the OOM killer) fails only the files it held; the pool is
+    replaced and the batch goes on.
+
+    Ctrl-C is this process's to handle: the fork server and the workers start with SIGINT blocked (see
+    _sigint_held), so an interrupt neither kills the server halfway through its imports nor a worker
+    halfway through a file; this process stops submitting and waits for the files in flight, which
+    count in the summary.
     """
     import multiprocessing  # (a one-file run never pays for these imports)
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -187,7 +195,8 @@ def _run_pool(jobs, filters, options, workers, skip_existing, record) -> None:
                     job = next(queue, None)
                     if job is None:
                         break
-                    pending[pool.submit(run_job, job, filters, options, skip_existing)] = job
+                    with _sigint_held():  # a submit may start the fork server or a worker
+                        pending[pool.submit(run_job, job, filters, options, skip_existing)] = job
                 if not pending:
                     return
                 finished, _ = wait(pending, return_when=FIRST_COMPLETED)
@@ -203,10 +212,27 @@ def _run_pool(jobs, filters, options, workers, skip_existing, record) -> None:
                     for job in pending.values():
                         stop = record(_died(job)) or stop
                     break  # start a fresh pool for the rest
-        finally:
+        except KeyboardInterrupt:
             for future in pending:
                 future.cancel()
+            pool.shutdown(wait=True)  # the files in flight are finished, and count
+            for future in pending:
+                if future.done() and not future.cancelled() and future.exception() is None:
+                    record(future.result())
+            raise
+        finally:
             pool.shutdown(wait=True, cancel_futures=True)
+
+
+@contextlib.contextmanager
+def _sigint_held():
+    """Block SIGINT in this thread for the block: processes started meanwhile inherit the mask, and an
+    interrupt that arrives meanwhile is delivered (as KeyboardInterrupt) when the block ends."""
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
 
 
 def _died(job: Job) -> Outcome:

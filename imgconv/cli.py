@@ -274,13 +274,21 @@ _filter_commands()
 
 
 def main():
+    """The console script: every outcome is an exit code and at most one line on stderr."""
     try:
-        cli(prog_name="imgconv")
+        code = cli.main(prog_name="imgconv", standalone_mode=False)
+    except (click.exceptions.Abort, KeyboardInterrupt):  # Ctrl-C outside a batch's own handling
+        CliError("interrupted", exit_code=130).show()
+        sys.exit(130)
+    except click.ClickException as e:
+        e.show()
+        sys.exit(e.exit_code)
     except Exception as e:  # a bug outside any one file's processing: still one line, unless --debug
         if "--debug" in sys.argv:
             raise
         CliError(f"internal error ({type(e).__name__}: {e}); run with --debug for the traceback").show()
         sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":
