@@ -26,6 +26,9 @@ import sys
 #: Other types are converted to float32 first (images) or stored through a float32 result (results).
 AOT_IMAGE_TYPES = ("u1", "f4")
 AOT_RESULT_TYPES = ("u1", "f4")
+#: The type an engine sums a row of an image's values in: float32 holds sums of up to 65793 uint8
+#: values exactly (an engine given a longer row widens the image first); float64 for float images.
+SUM_TYPES = {"u1": "f4", "f4": "f8"}
 
 _aot_module = None
 
@@ -34,7 +37,8 @@ class Loop:
     """A function in the Numba subset, compiled when first needed (see the module docstring).
 
     exports: the signature of an entry loop with `{image}` and `{result}` where the image's and the
-    result's Numba type codes go, e.g. "void(intp, intp, {image}[:, ::1], {result}[:, ::1])".
+    result's Numba type codes go, e.g. "void(intp, intp, {image}[:, ::1], {result}[:, ::1])", and
+    `{sum}` for SUM_TYPES[image].
     results: the result types it is compiled for ahead of time.
     options: extra numba.njit options.  Entry loops take none: pycc compiles them with its defaults,
     and the jitted version must compute exactly what the ahead-of-time one does.
@@ -67,7 +71,7 @@ class Loop:
 
     def signatures(self):
         """(export name, signature) for every ahead-of-time variant of an entry loop."""
-        return [(self.export_name(i, r), self.exports.format(image=i, result=r))
+        return [(self.export_name(i, r), self.exports.format(image=i, result=r, sum=SUM_TYPES[i]))
                 for i in AOT_IMAGE_TYPES for r in self.results]
 
     def compiled(self, image_dtype, result_dtype):
