@@ -64,6 +64,17 @@ def low_rank_kernel(rng, shape, rank):
     return sum(np.outer(c, r) for c, r in zip(columns, rows))
 
 
+def runs_kernel(rng, shape):
+    """A random kernel whose every row holds a run of at least three equal taps (what the spans engine
+    runs as running sums), among random single taps; shape[1] >= 3."""
+    kernel = rng.standard_normal(shape)
+    for row in kernel:
+        length = rng.integers(3, shape[1] + 1)
+        first = rng.integers(0, shape[1] - length + 1)
+        row[first : first + length] = rng.standard_normal()
+    return kernel
+
+
 def padded_oracle(image, kernel, border="reflect", cval=0.0, correlate=False):
     """The oracle rebuilt from numpy.pad and an explicit float64 sliding dot product, per channel.
 

@@ -21,16 +21,27 @@ import imgconv
 from imgconv import ImgconvError
 from imgconv.engine.separable import MAX_RANK as MAX_SEPARABLE_RANK
 
-from conftest import BORDERS, DTYPES, LAYOUTS, low_rank_kernel, oracle, padded_oracle, random_image, tolerance
+from conftest import (
+    BORDERS,
+    DTYPES,
+    LAYOUTS,
+    low_rank_kernel,
+    oracle,
+    padded_oracle,
+    random_image,
+    runs_kernel,
+    tolerance,
+)
 
 #: Kernel shapes from the issue: 1x1 to 15x15, odd, even and non-square.
 KERNEL_SHAPES = [(1, 1), (2, 2), (3, 3), (4, 4), (5, 2), (2, 7), (6, 6), (7, 7), (15, 15), (1, 9), (9, 1)]
 IMAGE_HW = (23, 31)
 #: A non-zero constant so that 'constant' is not confused with zero padding.
 CVAL = 0.37
-#: Engines that take any kernel (separable needs rank <= MAX_SEPARABLE_RANK, sat a box).
+#: Engines that take any kernel (separable needs rank <= MAX_SEPARABLE_RANK, sat a box, spans runs of
+#: three or more equal taps in a row).
 GENERAL_ENGINES = ("direct", "im2col", "fft")
-ALL_ENGINES = GENERAL_ENGINES + ("separable", "sat")
+ALL_ENGINES = GENERAL_ENGINES + ("separable", "sat", "spans")
 
 
 def shape_id(shape):
@@ -94,6 +105,20 @@ def test_sat_matches_scipy_on_boxes(rng, kshape, border, correlate):
     assert not failures, f"sat {shape_id(kshape)} {border}: " + "; ".join(failures)
 
 
+@pytest.mark.parametrize("correlate", [False, True], ids=["convolve", "correlate"])
+@pytest.mark.parametrize("border", BORDERS)
+@pytest.mark.parametrize("kshape", [k for k in KERNEL_SHAPES if k[1] >= 3] + [(11, 17)], ids=shape_id)
+def test_spans_matches_scipy(rng, kshape, border, correlate):
+    """Kernels whose rows hold runs of equal taps among single taps (spans and taps in one pass)."""
+    failures = check_all_inputs(rng, runs_kernel(rng, kshape), "spans", border, correlate)
+    assert not failures, f"spans {shape_id(kshape)} {border}: " + "; ".join(failures)
+
+
+def test_spans_refuses_kernels_without_runs(rng):
+    with pytest.raises(ImgconvError, match="spans"):
+        imgconv.convolve(random_image(rng, IMAGE_HW, "uint8"), rng.standard_normal((5, 5)), algo="spans")
+
+
 @pytest.mark.parametrize("border", BORDERS)
 def test_sat_unnormalised_and_negative_boxes(rng, border):
     """A box is any constant: a plain sum (weight 1) and a negative weight work too."""
@@ -127,6 +152,8 @@ def runnable_kernels(rng, kshape):
     pairs = [(algo, rng.standard_normal(kshape)) for algo in GENERAL_ENGINES]
     pairs.append(("separable", low_rank_kernel(rng, kshape, min(2, *kshape))))
     pairs.append(("sat", np.full(kshape, 1.0 / (kshape[0] * kshape[1]))))
+    if kshape[1] >= 3:
+        pairs.append(("spans", runs_kernel(rng, kshape)))
     return pairs
 
 
@@ -187,6 +214,8 @@ def test_engines_agree(rng, kshape, border):
             algos.append("separable")
         if is_box:
             algos.append("sat")
+        if is_box and kshape[1] >= 3:
+            algos.append("spans")
         results = {a: imgconv.convolve(image, kernel, algo=a, border=border, cval=CVAL * 255) for a in algos}
         reference = results["direct"]
         for algo, result in results.items():
@@ -305,7 +334,7 @@ def test_im2col_in_blocks(rng, monkeypatch, block_bytes):
     np.testing.assert_allclose(got, oracle(image, kernel, border="mirror"), rtol=0, atol=tolerance(image, kernel))
 
 
-@pytest.mark.parametrize("algo", ["sat", "separable", "direct"])
+@pytest.mark.parametrize("algo", ["sat", "separable", "direct", "spans"])
 def test_tall_image_many_row_ranges(rng, algo):
     """Taller than threads * strips-per-thread rows, so every row range of the threaded engines has work."""
     kernel = np.full((7, 5), 1 / 35)
@@ -314,11 +343,12 @@ def test_tall_image_many_row_ranges(rng, algo):
     np.testing.assert_allclose(got, oracle(image, kernel, border="nearest"), rtol=0, atol=tolerance(image, kernel))
 
 
-@pytest.mark.parametrize("algo", GENERAL_ENGINES + ("separable", "sat"))
+@pytest.mark.parametrize("algo", ALL_ENGINES)
 @pytest.mark.parametrize("dtype", ["uint8", "uint16"])
 def test_constant_border_cval_outside_the_dtype(rng, algo, dtype):
     """cval is a float on the output's scale: fractional, negative or above white, whatever the input type."""
-    kernel = np.full((5, 4), 0.05) if algo == "sat" else low_rank_kernel(rng, (5, 4), 2)
+    special = {"sat": np.full((5, 4), 0.05), "spans": runs_kernel(rng, (5, 4))}
+    kernel = special.get(algo, low_rank_kernel(rng, (5, 4), 2))
     image = random_image(rng, (9, 11, 3), dtype)
     full = DTYPES[dtype][1]
     for cval in (-3.5, 0.5, 1.25 * full + 0.75):
@@ -348,6 +378,8 @@ def test_integer_output_is_rounded_and_clipped(rng, algo, out_dtype):
     image = random_image(rng, (23, 31, 3), "uint8" if out_dtype is np.uint8 else "uint16")
     if algo == "sat":
         kernels = [np.full((3, 4), 1.6 / 12), np.full((2, 2), -1.3 / 4)]
+    elif algo == "spans":
+        kernels = [np.full((3, 4), 1.6 / 12), runs_kernel(rng, (5, 4)) * 0.3]
     else:
         kernels = [low_rank_kernel(rng, (3, 4), 2) * 0.5 + 0.1, low_rank_kernel(rng, (5, 2), 1)]
     for kernel in kernels:

@@ -27,11 +27,18 @@ def runnable(kernel):
         engines.add("separable")
     if kernel.flat[0] != 0 and np.all(kernel == kernel.flat[0]):
         engines.add("sat")
+    if any(_has_run(row) for row in kernel):
+        engines.add("spans")
     return engines
 
 
+def _has_run(row, length=3):
+    """Three or more equal non-zero taps side by side."""
+    return any(row[i] != 0 and np.all(row[i : i + length] == row[i]) for i in range(len(row) - length + 1))
+
+
 def test_algorithms():
-    assert set(ALGORITHMS) == {"direct", "im2col", "separable", "fft", "sat"}
+    assert set(ALGORITHMS) == {"direct", "im2col", "separable", "fft", "sat", "spans"}
 
 
 @pytest.mark.parametrize("size", [15, 31, 101])

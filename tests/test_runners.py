@@ -15,7 +15,7 @@ from imgconv.engine import ENGINES, engine, loops
 from imgconv.engine.planner import plan
 from imgconv.filters import box_kernel, gaussian_kernel
 
-from conftest import low_rank_kernel, random_image
+from conftest import low_rank_kernel, random_image, runs_kernel
 
 needs_aot = pytest.mark.skipif(loops.aot_module() is None, reason="imgconv._loops was not built at install")
 
@@ -24,7 +24,7 @@ NUMBA_ENGINES = [name for name in ENGINES if engine(name).NUMBA]
 
 def kernel_for(algo, rng):
     return {"separable": low_rank_kernel(rng, (5, 4), 2), "direct": rng.standard_normal((4, 5)),
-            "sat": box_kernel(5)}[algo]
+            "sat": box_kernel(5), "spans": runs_kernel(rng, (5, 6))}[algo]
 
 
 @needs_aot

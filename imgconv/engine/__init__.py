@@ -25,7 +25,7 @@ from __future__ import annotations
 import importlib
 
 #: The registry: every engine, in the order ties are broken.
-ENGINES = ("separable", "direct", "sat", "fft", "im2col")
+ENGINES = ("separable", "direct", "sat", "spans", "fft", "im2col")
 
 #: The names users see (imgconv.ALGORITHMS, --algo).
 ALGORITHMS = ENGINES
