@@ -85,11 +85,11 @@ def parse_args(text: str, what: str) -> Args:
     while pos < len(text):
         m = _TOKEN.match(text, pos)
         first = slot < 0
-        if m is None or (first and m["sep"]) or (not first and not m["sep"] and not m["sign"]):
+        if m is None or (not first and not m["sep"] and not m["sign"]):
             raise ImgconvError(f"{what}: cannot read the arguments {text!r} (at {text[pos:].strip()!r}); "
                                "expected numbers like 0x2, 0,1,2 or 0x3+45")
         if first:
-            slot = 0
+            slot = 1 if m["sep"] else 0  # ",100%" or "x2": rho left out
         elif m["sep"] in ("x", "X") and slot == 0:
             slot = 1
         elif not m["sep"]:
@@ -271,14 +271,14 @@ def scale_kernel(taps: np.ndarray, spec: str) -> np.ndarray:
     spec is "[factor][!|^][,unity][%]": normalise with "!" (to sum 1; a zero-sum kernel to positive
     taps summing 1) or "^" (positive and negative taps separately to +1 and -1), multiply by factor
     (default 1), then add `unity` times the identity at the origin (ImageMagick's way of blending
-    with the original: "-1,100%" turns a blur into an unsharp mask).  "%" makes both numbers percent.
+    with the original: "-100,200%" turns a blur into an unsharp mask).  "%" makes both numbers percent.
 
     Examples
     --------
     >>> scale_kernel(np.array([[1.0, 2.0, 1.0]]), "!").tolist()
     [[0.25, 0.5, 0.25]]
-    >>> scale_kernel(np.array([[1.0, 2.0, 1.0]]), "-1!,100%").tolist()
-    [[-0.25, 0.5, -0.25]]
+    >>> scale_kernel(np.array([[1.0, 2.0, 1.0]]), "-100!,200%").tolist()     # 2 x identity - blur
+    [[-0.25, 1.5, -0.25]]
     """
     taps = as_kernel(taps)
     text = spec.replace(" ", "")
