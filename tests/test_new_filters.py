@@ -408,7 +408,7 @@ def test_edges_compass_max_matches_scipy(rng, operator, border):
     for a, b in zip(ring, ring[1:] + ring[:1]):
         diagonal[b] = base[a]
     responses += [ndimage.convolve(plane, np.rot90(diagonal, -q), mode=border) for q in range(4)]
-    want = np.maximum(np.max(responses, axis=0), 0) / base[base > 0].sum()
+    want = np.max(responses, axis=0) / base[base > 0].sum()
     got = apply_filter(image, edges(operator, "max"), 65535, border=border)
     np.testing.assert_allclose(got[..., 0], want, rtol=0, atol=65535 * 1e-6)
 
@@ -426,7 +426,9 @@ def test_edges_strongest_possible_edge_is_white(operator, combine):
     out = apply_filter(strip, edges(operator, combine), 255, border="constant")
     centres = out[2, 2::4, 0]
     assert centres.max() == pytest.approx(255, rel=1e-5)
-    assert out.max() <= 255 * (1 + 1e-5) and out.min() >= 0
+    assert out.max() <= 255 * (1 + 1e-5)
+    if operator != "roberts":  # the others' eight rotations cancel: their maximum is never negative
+        assert out.min() >= 0
 
 
 def test_edges_use_luminance(rng):
