@@ -11,6 +11,7 @@ import subprocess
 import numpy as np
 import pytest
 from scipy import ndimage
+from test_new_filters import MAGICK, needs_magick
 
 import imgconv
 from imgconv import ImgconvError
@@ -21,7 +22,6 @@ from imgconv.syntax import KernelFile, load_kernel, parse_mat, scale_kernel
 from imgconv.syntax.imagemagick import MagickKernel, read_kernel
 
 from conftest import BORDERS, random_image, tolerance
-from test_new_filters import MAGICK, needs_magick
 
 SQ2 = math.sqrt(2)
 

@@ -14,9 +14,27 @@ from scipy import integrate, ndimage
 
 from imgconv import ImgconvError
 from imgconv.apply import apply_filter
-from imgconv.filters import (OPERATORS, SOBEL_X, SOBEL_Y, compass_kernels, disk_kernel, dog, dog_kernel, edges,
-                             gradient_pair, highpass, laplacian, laplacian_kernel, lens, log, log_kernel, motion,
-                             motion_kernel, rotate_3x3, unsharp)
+from imgconv.filters import (
+    OPERATORS,
+    SOBEL_X,
+    SOBEL_Y,
+    compass_kernels,
+    disk_kernel,
+    dog,
+    dog_kernel,
+    edges,
+    gradient_pair,
+    highpass,
+    laplacian,
+    laplacian_kernel,
+    lens,
+    log,
+    log_kernel,
+    motion,
+    motion_kernel,
+    rotate_3x3,
+    unsharp,
+)
 from imgconv.kernel import KernelInfo
 
 from conftest import BORDERS, random_image, tolerance
@@ -81,7 +99,7 @@ def motion_oracle(length, angle, centered, shape):
     out = np.zeros(shape)
     for i in range(shape[0]):
         for j in range(shape[1]):
-            def f(s):
+            def f(s, i=i, j=j):
                 p = start + s * (end - start)
                 return tent(j - c[1] - p[0]) * tent(i - c[0] - p[1])
             # The tents' kinks along the segment, so quad integrates smooth pieces.
@@ -239,7 +257,10 @@ def test_polygon_edges_on_pixel_boundaries():
     # Row y = -1 (y from -1.5 to -0.5) by hand: the right side is x = (3 - y) / sqrt(3); it leaves the pixel
     # column x in [1.5, 2.5] at y_c = 3 - 2.5 sqrt(3) and crosses column [2.5, 3.5] only below y_c.
     s3, y_c = math.sqrt(3), 3 - 2.5 * math.sqrt(3)
-    antiderivative = lambda y: (3 * y - y * y / 2) / s3 - 1.5 * y  # of (3 - y) / sqrt(3) - 1.5
+
+    def antiderivative(y):  # of (3 - y) / sqrt(3) - 1.5
+        return (3 * y - y * y / 2) / s3 - 1.5 * y
+
     column_2 = (y_c + 1.5) + antiderivative(-0.5) - antiderivative(y_c)
     column_3 = 0.5 * (y_c + 1.5) * (4.5 / s3 - 2.5)
     np.testing.assert_allclose(triangle[4] / triangle.max(), [column_3, column_2, 1, 1, 1, column_2, column_3],

@@ -73,6 +73,16 @@ def rotate_3x3(kernel: np.ndarray, steps: int = 1) -> np.ndarray:
 def compass_kernels(kernel: np.ndarray) -> tuple[np.ndarray, ...]:
     """The eight 45-degree turns of a 3x3 kernel, 0, 45, ... 315 degrees clockwise (ImageMagick's ``@`` list).
 
+    Parameters
+    ----------
+    kernel : array_like
+        A 3x3 kernel, the 0-degree direction.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``rotate_3x3(kernel, step)`` for step 0 to 7: the compass operator's eight kernels.
+
     Examples
     --------
     >>> [float(k[1, 0]) for k in compass_kernels(OPERATORS["kirsch"])]
