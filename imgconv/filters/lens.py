@@ -2,8 +2,8 @@
 
 Each tap is the exact area of its pixel square covered by the aperture (anti-aliased edge, no
 sampling), divided by the aperture's area.  Pixels wholly inside are exactly equal and those wholly
-outside exactly zero, so every row is a constant run plus its two edge taps -- the structure the
-row-span engine exploits.
+outside exactly zero, so every row is one run of equal taps with partial taps at its two ends -- the
+structure the row-span engine exploits.
 """
 
 from __future__ import annotations

@@ -99,7 +99,10 @@ def parse_args(text: str, what: str) -> Args:
             slot += 1
         if slot > 3:
             raise ImgconvError(f"{what}: too many arguments in {text!r} (at most 4)")
-        values[slot] = -float(m["num"]) if m["sign"].count("-") % 2 else float(m["num"])  # "+-3" is -3
+        value = float(m["num"])
+        if not math.isfinite(value):
+            raise ImgconvError(f"{what}: {m['num']!r} is not a finite number")
+        values[slot] = -value if m["sign"].count("-") % 2 else value  # "+-3" is -3
         pos = m.end()
     return Args(tuple(values.get(i, 0.0) for i in range(4)), frozenset(_SLOTS[i] for i in values))
 
