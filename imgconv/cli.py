@@ -222,8 +222,8 @@ def show(name):
     else:
         try:
             taps = parse_kernel(name)
-        except ImgconvError:
-            raise CliError(f"unknown kernel {name!r}; built-in: {', '.join(BUILTIN_KERNELS)}", 2) from None
+        except ImgconvError as e:
+            raise CliError(f"{e} (kernel {name!r}; built-in: {', '.join(BUILTIN_KERNELS)})", 2) from None
     _stdout().print(describe(name, taps), markup=False)
 
 

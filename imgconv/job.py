@@ -33,7 +33,8 @@ class Options:
     quality: int = 95
     overwrite: bool = False
     strip: bool = False  # drop metadata (EXIF, ICC, XMP, text) on purpose
-    linear: bool = False  # blurs average in linear light (sRGB decoded first, encoded after)
+    linear: bool | None = None  # blurs average in linear light (sRGB decoded first, encoded after);
+    # None: as each filter prefers (lens does, other blurs do not)
     max_pixels: int | None = None  # decompression-bomb guard: None Pillow's limit, 0 no limit
     in_place: bool = False  # the output may be the input itself
     debug: bool = False  # print the traceback of an unexpected error (it is still reported as one line)
@@ -111,13 +112,14 @@ def _process(source, target, filters, options: Options) -> Report:
     if picture.cmyk and any(f.grey for f in chain):
         picture = as_rgb(picture)  # luminance needs RGB
         report.notes += picture.notes
-    linear = options.linear and any(f.smooths for f in chain)
-    if options.linear and not linear:
+    linear = [f.smooths and (f.linear if options.linear is None else options.linear) for f in chain]
+    if options.linear and not any(linear):
         report.notes.append("--linear changes only blurs (filters that average); this filter ignores it")
-    if linear and (picture.pixels.dtype.kind not in "u" or picture.cmyk):
-        report.notes.append("--linear applies to 8/16-bit RGB or grey images: float, 32-bit and CMYK are "
+    if any(linear) and (picture.pixels.dtype.kind not in "u" or picture.cmyk):
+        what = "--linear" if options.linear else "linear light (the filter's default)"
+        report.notes.append(f"{what} applies to 8/16-bit RGB or grey images: float, 32-bit and CMYK are "
                             "filtered as they are")
-        linear = False
+        linear = [False] * len(chain)
 
     clock = time.perf_counter()
     result = picture.pixels
@@ -126,13 +128,13 @@ def _process(source, target, filters, options: Options) -> Report:
         if rows < height:
             report.notes.append(f"filtered in bands of {rows} rows ({-(-height // rows)} bands)")
         try:
-            for step, filt in enumerate(chain, start=1):
+            for step, (filt, in_linear_light) in enumerate(zip(chain, linear), start=1):
                 # The last step stores the image's own type (a plain kernel straight from the engine).
                 out_dtype = picture.pixels.dtype if step == len(chain) else None
                 result = apply_in_bands(result, filt, picture.full, rows=rows, alpha=picture.alpha,
                                         algo=options.algo, border=options.border,
                                         cval=options.cval * picture.full, on_plan=report.plans.append,
-                                        linear=linear, out_dtype=out_dtype, threads=options.threads)
+                                        linear=in_linear_light, out_dtype=out_dtype, threads=options.threads)
             pixels = to_dtype(result, picture.pixels.dtype)
         except ImgconvError as e:
             raise ImgconvError(f"{source}: {e}") from None

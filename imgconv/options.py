@@ -51,8 +51,9 @@ COMMON_OPTIONS = [
     click.option("--overwrite", is_flag=True, help="Replace an existing output (even the input itself)."),
     click.option("--in-place", is_flag=True, help="Write each output over its own input: give IN... and no OUT."),
     click.option("--strip", is_flag=True, help="Drop metadata on purpose (EXIF, ICC profile, XMP, text)."),
-    click.option("--linear", is_flag=True,
-                 help="Blur in linear light (sRGB decoded, filtered, encoded again): no dark fringes between colours."),
+    click.option("--linear/--no-linear", default=None,
+                 help="Blur in linear light (sRGB decoded, filtered, encoded again): no dark fringes between "
+                      "colours.  Default: lens blurs in linear light, other blurs do not."),
     click.option("--max-pixels", type=click.IntRange(min=0), metavar="N",
                  help="Refuse images over N pixels, a decompression-bomb guard "
                       "(default: Pillow's 178956970; 0: none)."),

@@ -23,16 +23,19 @@ class Finish:
     combine:   "one" the single response, "magnitude" sqrt of the sum of their squares, "max" the
                largest response at each pixel (compass operators).
     scale:     multiplies the combined response.
-    detail:    None, or unsharp masking: source + detail * (source - response); where
-               |2 * (source - response)| < threshold * full the source is kept (ImageMagick's rule).
+    detail:    None, or the weight of the detail (source - response) added to the source (unsharp
+               masking), or alone with keep_source False (high pass); where |2 * (source - response)|
+               < threshold * full the detail is left out (ImageMagick's unsharp rule).
     threshold: see detail, a fraction of white.
-    offset:    added last, as a fraction of white (emboss's mid-grey).
+    keep_source: see detail.
+    offset:    added last, as a fraction of white (emboss's and high pass's mid-grey).
     """
 
     combine: str = "one"
     scale: float = 1.0
     detail: float | None = None
     threshold: float = 0.0
+    keep_source: bool = True
     offset: float = 0.0
 
     def __post_init__(self):
@@ -66,7 +69,9 @@ class Finish:
             difference = source - result
             if self.threshold > 0:
                 difference[np.abs(2 * difference) < self.threshold * full] = 0.0
-            result = source + np.float32(self.detail) * difference
+            result = np.float32(self.detail) * difference
+            if self.keep_source:
+                result += source
         if self.offset:
             result = result + np.float32(self.offset * full)
         return result
@@ -82,6 +87,8 @@ class Filter:
     correlate:    the kernels are correlation kernels (not flipped).
     within_image: the kernels must fit inside the image (a box mean of pixels that are not there is
                   no mean): checked against each image before it is filtered.
+    linear:       averages light, so by default it is filtered in linear light (a lens); --linear and
+                  --no-linear decide for every filter that smooths.
     """
 
     name: str
@@ -90,6 +97,7 @@ class Filter:
     grey: bool = False
     correlate: bool = False
     within_image: bool = False
+    linear: bool = False
 
     def __post_init__(self):
         # Checked where the filter is built, so a bad kernel is a usage error before any file is read.

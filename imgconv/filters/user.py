@@ -1,22 +1,28 @@
-"""A user's own kernel, from a string or a file."""
+"""A user's own kernel, from a string or a file, in imgconv's, ImageMagick's or libvips's syntax."""
 
 from __future__ import annotations
 
 from ..errors import ImgconvError
 from ..kernel import normalized, parse_kernel
 from .base import Filter
+from .custom import custom
 
 
-def user_kernel(kernel: str | None = None, kernel_file: str | None = None, normalize: bool = False,
-                correlate: bool = False) -> Filter:
+def user_kernel(kernel: str | None = None, kernel_file: str | None = None, scale: str | None = None,
+                normalize: bool = False, correlate: bool = False) -> Filter:
     """Convolve with your own kernel (any size, odd or even, rectangular).
 
     Parameters
     ----------
     kernel : str, optional
-        Kernel rows separated by ";", e.g. "1 2 1; 2 4 2; 1 2 1".
+        Rows separated by ";" ("1 2 1; 2 4 2; 1 2 1") or an ImageMagick kernel ("3x3: 1,2,1 2,4,2 1,2,1",
+        "Disk:5", "LoG:0x2").
     kernel_file : str, optional
-        File of kernel rows ('#' starts a comment).
+        A file: rows of numbers ('#' starts a comment) or an ImageMagick kernel; .mat (libvips, with its
+        scale and offset); .npy (numpy).
+    scale : str, optional
+        ImageMagick's convolve:scale: "!" normalise, "^" zero-sum, a factor, "50%", with ",100%" to blend
+        the identity back in.
     normalize : bool
         Divide the kernel by its sum (keeps brightness).
     correlate : bool
@@ -26,15 +32,12 @@ def user_kernel(kernel: str | None = None, kernel_file: str | None = None, norma
     --------
     imgconv convolve in.png out.png --kernel "1 2 1; 2 4 2; 1 2 1" --normalize
     """
+    from ..syntax import KernelFile, load_kernel, scale_kernel
+
     if (kernel is None) == (kernel_file is None):
         raise ImgconvError("give exactly one of --kernel or --kernel-file")
-    taps = parse_kernel(kernel if kernel is not None else _read(kernel_file))
-    return Filter("convolve", (normalized(taps) if normalize else taps,), correlate=correlate)
-
-
-def _read(path: str) -> str:
-    try:
-        with open(path) as f:
-            return f.read()
-    except (OSError, UnicodeDecodeError) as e:
-        raise ImgconvError(f"--kernel-file {path}: cannot read it ({getattr(e, 'strerror', None) or e})") from None
+    spec = KernelFile(parse_kernel(kernel)) if kernel is not None else load_kernel(kernel_file)
+    taps = scale_kernel(spec.taps, scale) if scale else spec.taps
+    if normalize:
+        taps = normalized(taps)
+    return custom(taps, correlate=spec.correlate != correlate, offset=spec.offset)
