@@ -24,21 +24,10 @@ from .dtypes import to_dtype
 from .engine.planner import plan, should_fuse, ways
 from .filters import Filter
 from .kernel import KernelInfo
+from .srgb import from_linear, srgb_to_linear, to_linear
 
 #: ITU-R BT.601 luma weights, the ones Pillow uses for RGB -> L.
 LUMA = np.array([0.299, 0.587, 0.114], np.float32)
-
-
-def srgb_to_linear(v: np.ndarray) -> np.ndarray:
-    """The sRGB transfer function (IEC 61966-2-1) undone: encoded 0..1 -> linear light 0..1."""
-    v = np.clip(v, 0.0, None)
-    return np.where(v <= 0.04045, v / 12.92, ((v + 0.055) / 1.055) ** 2.4).astype(np.float32)
-
-
-def linear_to_srgb(v: np.ndarray) -> np.ndarray:
-    """Linear light 0..1 -> sRGB-encoded 0..1 (the inverse of srgb_to_linear)."""
-    v = np.clip(v, 0.0, None)
-    return np.where(v <= 0.0031308, v * 12.92, 1.055 * v ** (1 / 2.4) - 0.055).astype(np.float32)
 
 
 def apply_filter(pixels: np.ndarray, filt: Filter, full: float, *, alpha: bool = False, algo="auto",
@@ -69,10 +58,12 @@ def apply_filter(pixels: np.ndarray, filt: Filter, full: float, *, alpha: bool =
     linear = linear and filt.smooths
     # uint8/float32 go to the engines as they are: they widen one row at a time (no float32 copy of the
     # whole image); run_plan converts other types; Finish.apply promotes `source` itself where it uses it.
-    source = colour if not smooth_alpha and not linear else colour.astype(np.float32)
+    source = colour
     if linear:
-        source = srgb_to_linear(source / full) * full
+        source = to_linear(colour, full)
         cval = float(srgb_to_linear(np.float32(cval / full))) * full
+    elif smooth_alpha:
+        source = colour.astype(np.float32)
     if smooth_alpha:
         source = np.concatenate([source * (opacity / full), opacity], axis=-1)
 
@@ -107,7 +98,7 @@ def apply_filter(pixels: np.ndarray, filt: Filter, full: float, *, alpha: bool =
         result = np.concatenate([result, opacity], axis=-1)
     if linear:
         channels = result.shape[-1] - 1 if alpha else result.shape[-1]
-        result[..., :channels] = linear_to_srgb(result[..., :channels] / full) * full
+        from_linear(result[..., :channels], full)
     if out_dtype is not None and np.dtype(out_dtype) != result.dtype:
         result = to_dtype(result, out_dtype)
     return result

@@ -15,11 +15,12 @@ import tifffile
 from click.testing import CliRunner
 from PIL import Image, ImageCms, ImageOps, PngImagePlugin
 
-from imgconv.apply import apply_filter, linear_to_srgb, srgb_to_linear
+from imgconv.apply import apply_filter
 from imgconv.cli import cli
 from imgconv.filters import blur, box, emboss, sharpen, sobel
 from imgconv.io import FULL, load, png, save, to_dtype
 from imgconv.job import Options, process_file
+from imgconv.srgb import linear_to_srgb, srgb_to_linear
 
 from conftest import SAMPLES
 

@@ -57,6 +57,18 @@ def test_luminance_loop_agrees_bit_for_bit(rng, dtype):
 
 
 @needs_aot
+def test_srgb_encoding_loop_agrees_bit_for_bit(rng):
+    from imgconv.engine.pointwise import encode
+    from imgconv.srgb import _encoding
+
+    linear = rng.random((33, 17, 4), dtype=np.float32) * 255
+    aot, jit = linear.copy(), linear.copy()
+    encode(aot[..., :3], _encoding(), 255.0, runner="aot")
+    encode(jit[..., :3], _encoding(), 255.0, runner="jit", threads=2)
+    assert np.array_equal(aot, jit)
+
+
+@needs_aot
 def test_a_fresh_process_filters_ahead_of_time_without_importing_numba():
     """A photo plans the ahead-of-time loops (importing Numba would cost more than it saves) and filtering
     it never imports Numba; a huge image is worth Numba's threads; once the jitted loops are loaded, even

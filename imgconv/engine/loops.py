@@ -39,14 +39,16 @@ class Loop:
     exports: the signature of an entry loop with `{image}` and `{result}` where the image's and the
     result's Numba type codes go, e.g. "void(intp, intp, {image}[:, ::1], {result}[:, ::1])", and
     `{sum}` for SUM_TYPES[image].
-    results: the result types it is compiled for ahead of time.
+    images, results: the image and result types it is compiled for ahead of time.
     options: extra numba.njit options.  Entry loops take none: pycc compiles them with its defaults,
     and the jitted version must compute exactly what the ahead-of-time one does.
     """
 
-    def __init__(self, function, exports: str | None = None, results=AOT_RESULT_TYPES, **options):
+    def __init__(self, function, exports: str | None = None, images=AOT_IMAGE_TYPES, results=AOT_RESULT_TYPES,
+                 **options):
         self.py_func = function
         self.exports = exports
+        self.images = images
         self.results = results
         self.options = options
         self.__name__ = function.__name__
@@ -72,7 +74,7 @@ class Loop:
     def signatures(self):
         """(export name, signature) for every ahead-of-time variant of an entry loop."""
         return [(self.export_name(i, r), self.exports.format(image=i, result=r, sum=SUM_TYPES[i]))
-                for i in AOT_IMAGE_TYPES for r in self.results]
+                for i in self.images for r in self.results]
 
     def compiled(self, image_dtype, result_dtype):
         """The ahead-of-time function for these types, or None (not built, or not these types)."""
@@ -86,11 +88,12 @@ class Loop:
         return self._jitted is not None and bool(self._jitted.signatures)
 
 
-def loop(function=None, *, exports: str | None = None, results=AOT_RESULT_TYPES, **options):
+def loop(function=None, *, exports: str | None = None, images=AOT_IMAGE_TYPES, results=AOT_RESULT_TYPES,
+         **options):
     """Decorator: `@loop` for a helper loop, `@loop(exports="void(...)")` for an entry loop."""
     if function is None:
-        return lambda f: Loop(f, exports, results, **options)
-    return Loop(function, exports, results, **options)
+        return lambda f: Loop(f, exports, images, results, **options)
+    return Loop(function, exports, images, results, **options)
 
 
 def function_for(entry: Loop, runner: str, image_dtype, result_dtype):
