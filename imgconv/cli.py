@@ -195,18 +195,21 @@ def apply_steps(paths, steps, **settings):
 @cli.group(invoke_without_command=True)
 @click.pass_context
 def kernels(ctx):
-    """List the built-in kernels; `imgconv kernels show NAME` prints one with its rank and factors."""
+    """List the built-in kernels and ImageMagick's named kernels; `imgconv kernels show NAME` prints one."""
     if ctx.invoked_subcommand:
         return
     from rich.table import Table
 
     from .filters import BUILTIN_KERNELS
+    from .syntax.magick_kernels import NAMED
 
-    table = Table("name", "size", "description")
+    table = Table("name", "size", "description", title="built-in kernels")
     for name, (make, description) in BUILTIN_KERNELS.items():
         k = make()
         table.add_row(name, f"{k.shape[0]}x{k.shape[1]}", description)
     _stdout().print(table)
+    usage = ", ".join(usage for _, _, usage in NAMED.values())
+    _stdout().print(f"ImageMagick's named kernels (for --kernel and kernels show): {usage}", markup=False)
 
 
 @kernels.command()
