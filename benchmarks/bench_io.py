@@ -36,10 +36,16 @@ def contenders(path: Path, folder: Path) -> dict:
     settings = getattr(picture, "encoding", None)
     out = folder / "out.jpg"
 
-    def imgconv_save():
-        extra = {"encoding": settings} if settings is not None else {}
-        save(pixels, out, alpha=picture.alpha, info=picture.info, **extra)
-        out.unlink()
+    def imgconv_save(quality=None, subsampling=None):
+        """save() as a job calls it: the input's settings kept, or forced (where this version can)."""
+        def run():
+            if settings is None:  # a version that keeps nothing: always quality 95, 4:2:0
+                save(pixels, out, alpha=picture.alpha, info=picture.info)
+            else:
+                kept = dict(settings, subsampling=subsampling) if subsampling else settings
+                save(pixels, out, alpha=picture.alpha, info=picture.info, quality=quality, encoding=kept)
+            out.unlink()
+        return run
 
     def pillow_encode(subsampling):
         def run():
@@ -53,7 +59,9 @@ def contenders(path: Path, folder: Path) -> dict:
         "imgconv load()": lambda: load(path),
         "Pillow open+load+asarray": lambda: np.asarray(Image.open(io.BytesIO(data))),
         "imagecodecs jpeg8_decode": lambda: imagecodecs.jpeg8_decode(data),
-        "imgconv save() (kept settings, to disk)": imgconv_save,
+        "imgconv save() (kept settings, to disk)": imgconv_save(),
+        "imgconv save() q95 4:2:0 (to disk)": imgconv_save(95, "4:2:0"),
+        "imgconv save() q95 4:4:4 (to disk)": imgconv_save(95, "4:4:4"),
         "Pillow encode q95 4:4:4 (BytesIO)": pillow_encode("4:4:4"),
         "Pillow encode q95 4:2:0 (BytesIO)": pillow_encode("4:2:0"),
         "imagecodecs encode q95 4:4:4": codecs_encode("444"),

@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ..errors import ImgconvError
-from . import logs, metadata, png, tiff
+from . import jpeg, logs, metadata, png, settings, tiff
 from .picture import Picture
 
 #: Images larger than this many pixels are refused (a decompression bomb guard).  The default is where
@@ -114,7 +114,11 @@ def _load_bytes(data: bytes, name: str, max_pixels, notes: list) -> Picture:
                         return _load_png(data, notes)
                 if img.format == "TIFF" and _tiff_is_wide(img):
                     return _load_tiff(data, name, img, check_size, notes)
-                return _load_pillow(img, name, notes)
+                if jpeg.decodes(img):
+                    return _load_jpeg(data, img, notes)
+                picture = _load_pillow(img, name, notes)
+                picture.encoding = settings.of_file(img.format, data, img)
+                return picture
     except ImgconvError:
         raise
     except Image.DecompressionBombError as e:
@@ -176,6 +180,15 @@ def _load_pillow(img: Image.Image, name: str, notes: list) -> Picture:
                    cmyk=img.mode == "CMYK")
 
 
+def _load_jpeg(data: bytes, img, notes: list) -> Picture:
+    """8-bit grey or colour JPEG: the pixels by imagecodecs, straight into the array, the header by Pillow."""
+    pixels = jpeg.decode(data)
+    meta, orientation = metadata.read(img), img.getexif().get(0x0112, 1)
+    picture = _upright(pixels, meta, orientation, alpha=False, cmyk=False, notes=notes)
+    picture.encoding = settings.of_file(img.format, data, img)
+    return picture
+
+
 def _load_png(data: bytes, notes: list) -> Picture:
     """16-bit colour or grey+alpha PNG: the pixels by imagecodecs, the metadata by Pillow (see `png`)."""
     pixels = png.decode(data)
@@ -183,15 +196,19 @@ def _load_png(data: bytes, notes: list) -> Picture:
         notes.append("RGB image with a transparent colour: given an alpha channel")
     with png.metadata_image(data) as header:
         meta, orientation = metadata.read(header), header.getexif().get(0x0112, 1)
-    return _upright(pixels, meta, orientation, alpha=pixels.shape[2] in (2, 4), cmyk=False, notes=notes)
+    picture = _upright(pixels, meta, orientation, alpha=pixels.shape[2] in (2, 4), cmyk=False, notes=notes)
+    picture.encoding = settings.of_file("PNG", data)
+    return picture
 
 
 def _load_tiff(data: bytes, name: str, img, check_size, notes: list) -> Picture:
     """TIFFs Pillow cannot hold, via tifffile; EXIF as Pillow reads it, when Pillow can open the file."""
-    pixels, meta, alpha, cmyk = tiff.read(data, name, check_size, notes)
+    pixels, meta, alpha, cmyk, kept = tiff.read(data, name, check_size, notes)
     if img is not None:
         meta.update({k: v for k, v in metadata.read(img).items() if k == "exif"})
-    return _upright(pixels, meta, meta.pop("orientation", 1), alpha=alpha, cmyk=cmyk, notes=notes)
+    picture = _upright(pixels, meta, meta.pop("orientation", 1), alpha=alpha, cmyk=cmyk, notes=notes)
+    picture.encoding = kept
+    return picture
 
 
 def _upright(pixels, meta, orientation, *, alpha, cmyk, notes) -> Picture:
