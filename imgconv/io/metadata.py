@@ -16,6 +16,8 @@ HOLDS = {
     "TIFF": {"icc_profile", "exif", "xmp", "dpi"},
     "WEBP": {"icc_profile", "exif", "xmp"},
     "AVIF": {"icc_profile", "exif", "xmp"},
+    "HEIF": {"icc_profile", "exif", "xmp"},
+    "JXL": {"icc_profile", "exif", "xmp"},  # the profile by converting the colours to sRGB (see `jxl`)
     "GIF": {"comment"},
     "BMP": {"dpi"},
 }

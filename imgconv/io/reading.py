@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ..errors import ImgconvError
-from . import jpeg, logs, metadata, png, settings, tiff
+from . import jpeg, logs, metadata, plugins, png, settings, tiff
 from .picture import Picture
 
 #: Images larger than this many pixels are refused (a decompression bomb guard).  The default is where
@@ -94,6 +94,9 @@ def _load_bytes(data: bytes, name: str, max_pixels, notes: list) -> Picture:
         _check_size(size, name, max_pixels)
 
     try:
+        plugin = plugins.identify(data)
+        if plugin:
+            return _load_plugin(plugin, data, check_size, notes)
         with _no_pillow_bomb_check():
             try:
                 img = Image.open(io.BytesIO(data))
@@ -178,6 +181,15 @@ def _load_pillow(img: Image.Image, name: str, notes: list) -> Picture:
         pixels = pixels[:, :, np.newaxis]
     return Picture(np.ascontiguousarray(pixels), alpha=img.mode in ("LA", "RGBA"), info=info, notes=notes,
                    cmyk=img.mode == "CMYK")
+
+
+def _load_plugin(fmt: str, data: bytes, check_size, notes: list) -> Picture:
+    """HEIF or JPEG XL: decoded upright by libheif/libjxl, so the EXIF orientation is dropped, not applied."""
+    result = plugins.FORMATS[fmt].read(data, check_size, notes)
+    pixels, meta, alpha = result[:3]
+    picture = _upright(pixels, meta, 1, alpha=alpha, cmyk=False, notes=notes)
+    picture.encoding = {"format": fmt, "lossless": result[3] if len(result) > 3 else False}
+    return picture
 
 
 def _load_jpeg(data: bytes, img, notes: list) -> Picture:

@@ -91,6 +91,7 @@ def encode_to(sink, pixels: np.ndarray, fmt: str, *, alpha: bool, meta: dict, qu
     options = settings.for_output(fmt, encoding, quality, notes)
     wide = pixels.dtype != np.uint8
     if fmt in plugins.FORMATS:
+        metadata.drop_unheld(meta, fmt, notes)
         metadata.fit(meta, fmt, notes)
         return plugins.FORMATS[fmt].write(sink, pixels, alpha=alpha, meta=meta, options=options, notes=notes)
     if fmt == "PNG" and wide:
