@@ -53,7 +53,7 @@ def load(path, *, max_pixels: int | None = None) -> Picture:
         warnings.simplefilter("always")
         picture = _load_bytes(data, name, max_pixels, notes)
     for w in caught:
-        if not issubclass(w.category, DeprecationWarning):
+        if not issubclass(w.category, (DeprecationWarning, Image.DecompressionBombWarning)):
             picture.notes.append(f"decoder warning: {w.message}")
     return picture
 
@@ -79,10 +79,14 @@ def _read_bytes(path, name) -> bytes:
 
 
 @contextmanager
-def _no_pillow_bomb_check():
-    """We check the pixel count ourselves, right after the header is read and before any decoding."""
+def _pillow_bomb_limit(max_pixels):
+    """Pillow's own decompression-bomb check (it errs above twice MAX_IMAGE_PIXELS) set to our limit.
+
+    Off while the file is opened: the image's own size is checked right after, with imgconv's message.
+    On at our limit while it decodes: images inside the file (an icon's PNG or JPEG 2000, a GIF frame, a
+    TIFF tile) are checked by Pillow as it meets them, before they are decoded."""
     saved = Image.MAX_IMAGE_PIXELS
-    Image.MAX_IMAGE_PIXELS = None
+    Image.MAX_IMAGE_PIXELS = max_pixels / 2 if max_pixels else None
     try:
         yield
     finally:
@@ -97,7 +101,7 @@ def _load_bytes(data: bytes, name: str, max_pixels, notes: list) -> Picture:
         plugin = plugins.identify(data)
         if plugin:
             return _load_plugin(plugin, data, check_size, notes)
-        with _no_pillow_bomb_check():
+        with _pillow_bomb_limit(None):
             try:
                 img = Image.open(io.BytesIO(data))
             except UnidentifiedImageError:
@@ -106,26 +110,27 @@ def _load_bytes(data: bytes, name: str, max_pixels, notes: list) -> Picture:
                 if data[:8] == png.SIGNATURE and data[12:16] == b"IHDR":
                     check_size(struct.unpack(">II", data[16:24]))
                 raise ImgconvError(f"{name}: not an image, or a format imgconv cannot read") from None
-            with img:
-                check_size(img.size)
-                if getattr(img, "n_frames", 1) > 1:
-                    notes.append(f"only the first of {img.n_frames} frames is filtered")
-                if img.format == "PNG":
-                    for _ in png.chunks(data):  # every chunk's CRC: Pillow does not check IDAT's
-                        pass
-                    if png.is_wide(data):
-                        return _load_png(data, notes)
-                if img.format == "TIFF" and _tiff_is_wide(img):
-                    return _load_tiff(data, name, img, check_size, notes)
-                if jpeg.decodes(img):
-                    return _load_jpeg(data, img, notes)
-                picture = _load_pillow(img, name, notes)
-                picture.encoding = settings.of_file(img.format, data, img)
-                return picture
+        with img, _pillow_bomb_limit(max_pixels):
+            check_size(img.size)
+            if getattr(img, "n_frames", 1) > 1:
+                notes.append(f"only the first of {img.n_frames} frames is filtered")
+            if img.format == "PNG":
+                for _ in png.chunks(data):  # every chunk's CRC: Pillow does not check IDAT's
+                    pass
+                if png.is_wide(data):
+                    return _load_png(data, notes)
+            if img.format == "TIFF" and (_tiff_is_wide(img) or not _pillow_decodes_tiff(img)):
+                return _load_tiff(data, name, img, check_size, notes)
+            if jpeg.decodes(img):
+                return _load_jpeg(data, img, notes)
+            picture = _load_pillow(img, name, notes)
+            picture.encoding = settings.of_file(img.format, data, img)
+            return picture
     except ImgconvError:
         raise
-    except Image.DecompressionBombError as e:
-        raise ImgconvError(f"{name}: {e}") from None
+    except Image.DecompressionBombError:  # an image inside the file (see _pillow_bomb_limit)
+        raise ImgconvError(f"{name}: an image inside the file is over the limit of {max_pixels:,} pixels "
+                           "(a decompression-bomb guard); raise it with --max-pixels") from None
     except MemoryError:
         raise ImgconvError(f"{name}: not enough memory to decode this image") from None
     except Exception as e:  # noqa: BLE001 - untrusted bytes: any decoder failure means "cannot read it"
@@ -142,6 +147,15 @@ def _check_size(size, name, max_pixels) -> None:
     if max_pixels and width * height > max_pixels:
         raise ImgconvError(f"{name}: {width}x{height} = {width * height:,} pixels is over the limit of "
                            f"{max_pixels:,} (a decompression-bomb guard); raise it with --max-pixels")
+
+
+#: TIFF compressions Pillow's libtiff decodes (none, CCITT, LZW, JPEG, Deflate, PackBits, LZMA, Zstandard);
+#: the others (WebP, JPEG 2000, JPEG XL, LERC, JBIG...) go to tifffile, before libtiff can complain on stderr.
+PILLOW_TIFF_CODECS = {1, 2, 3, 4, 5, 6, 7, 8, 32773, 32809, 32946, 34676, 34677, 34925, 50000}
+
+
+def _pillow_decodes_tiff(img) -> bool:
+    return img.tag_v2.get(259, 1) in PILLOW_TIFF_CODECS
 
 
 def _tiff_is_wide(img) -> bool:
@@ -167,6 +181,9 @@ def _load_pillow(img: Image.Image, name: str, notes: list) -> Picture:
         target = "RGBA" if transparent else "RGB"
         notes.append(f"palette (P) image converted to {target}; the output is {target}, not a palette image")
         img = img.convert(target)
+    elif mode == "LAB":
+        notes.append("CIELAB image converted to sRGB through littleCMS; the output is RGB")
+        img = _lab_to_srgb(img)
     elif mode in CONVERT:
         what = "1-bit image" if mode == "1" else f"{mode} image"
         notes.append(f"{what} converted to {CONVERT[mode]}")
@@ -190,6 +207,14 @@ def _load_plugin(fmt: str, data: bytes, check_size, notes: list) -> Picture:
     picture = _upright(pixels, meta, 1, alpha=alpha, cmyk=False, notes=notes)
     picture.encoding = {"format": fmt, "lossless": result[3] if len(result) > 3 else False}
     return picture
+
+
+def _lab_to_srgb(img: Image.Image) -> Image.Image:
+    """CIELAB (D50, as TIFF and ICC define it) to sRGB, through Pillow's littleCMS."""
+    from PIL import ImageCms
+
+    return ImageCms.profileToProfile(img, ImageCms.createProfile("LAB"), ImageCms.createProfile("sRGB"),
+                                     outputMode="RGB")
 
 
 def _load_jpeg(data: bytes, img, notes: list) -> Picture:
