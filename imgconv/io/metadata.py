@@ -26,7 +26,7 @@ LIMITS = {
     "JPEG": jpeg.LIMITS,
     "PNG": {"dpi": 0xFFFFFFFF * 0.0254},  # pHYs: 32-bit pixels per metre
     "BMP": {"dpi": 0x7FFFFFFF * 0.0254},  # signed 32-bit pixels per metre
-    "TIFF": {"dpi": 0xFFFFFFFF},  # a rational of 32-bit integers
+    "TIFF": {"dpi": 2**31},  # libtiff keeps it as a 32-bit float: larger ones come back as NaN
 }
 NAMES = {"icc_profile": "ICC profile", "exif": "EXIF", "xmp": "XMP", "text": "PNG text", "comment": "comment",
          "dpi": "dpi"}

@@ -209,10 +209,12 @@ def _pillow_params(fmt: str, image: Image.Image, meta: dict, options: dict, enco
         params.update(tiff_params)
         if "xmp" in meta:
             tags[700] = params.pop("xmp")
-        if tags:  # Pillow writes extra TIFF tags (XMP, predictor) only from among those it is given as EXIF
+        if tags or "exif" in meta:  # Pillow writes extra TIFF tags (XMP, predictor) only from the EXIF it is given
             exif = Image.Exif()
             if "exif" in meta:
                 exif.load(meta["exif"])
+            for tag in metadata.STRUCTURAL_TAGS & set(exif):  # layout and resolution are the writer's own
+                del exif[tag]
             for tag, value in tags.items():
                 exif[tag] = value
             params["exif"] = exif.tobytes()  # as bytes: Pillow drops an Exif object's sub-directories
