@@ -154,3 +154,24 @@ def test_the_inner_limit_is_the_max_pixels_option(tmp_path):
     src.write_bytes(_icns_with_jpeg2000(256, 300))  # 76,800 pixels inside a 256x256 icon
     result = run("blur", src, tmp_path / "out.png", "--max-pixels", "70000")
     assert result.exit_code == 1 and "over the limit of 70,000" in result.stderr
+
+
+# ------------------------------------------------------------------ messages from the libraries
+
+def test_a_cut_heic_is_one_line_though_libheif_writes_two(tmp_path):
+    """Found by the fuzz: libheif's message for a cut file ends in a newline and a parenthesis."""
+    from imgconv.io import save
+
+    whole = tmp_path / "whole.heic"
+    save(np.random.default_rng(11).integers(0, 256, (12, 16, 3), dtype=np.uint8), whole, alpha=False)
+    data = whole.read_bytes()
+    failures = 0
+    for cut in range(300, len(data), max(1, (len(data) - 300) // 12)):
+        src = tmp_path / "cut.heic"
+        src.write_bytes(data[:cut])
+        result = run("blur", src, tmp_path / "out.png", "--overwrite")
+        assert result.exit_code in (0, 1), result.output
+        if result.exit_code == 1:
+            failures += 1
+            assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert failures > 0

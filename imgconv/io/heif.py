@@ -77,4 +77,4 @@ def write(sink, pixels: np.ndarray, *, alpha: bool, meta: dict, options: dict, n
         params = {k: meta[k] for k in ("icc_profile", "exif", "xmp") if meta.get(k)}
         heif.save(sink, quality=options["quality"], enc_params={"preset": PRESET}, **params)
     except (ValueError, RuntimeError) as e:
-        raise ImgconvError(f"cannot encode a {mode} image as HEIF ({e})") from None
+        raise ImgconvError(f"cannot encode a {mode} image as HEIF ({' '.join(str(e).split())})") from None

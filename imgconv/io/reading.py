@@ -134,7 +134,7 @@ def _load_bytes(data: bytes, name: str, max_pixels, notes: list) -> Picture:
     except MemoryError:
         raise ImgconvError(f"{name}: not enough memory to decode this image") from None
     except Exception as e:  # noqa: BLE001 - untrusted bytes: any decoder failure means "cannot read it"
-        detail = str(e).strip("'\"")
+        detail = " ".join(str(e).split()).strip("'\"")  # one line, whatever the library wrote
         if len(detail) < 8:  # e.g. a bare IndexError(0) from deep inside a parser
             detail = f"{type(e).__name__} {detail}".strip()
         raise ImgconvError(f"{name}: corrupt, truncated or unsupported image ({detail})") from None
