@@ -62,7 +62,7 @@ def run_case(source: str, args: list, out_name: str) -> dict:
     if result.exit_code == 0 and out.exists():
         try:
             load(out, max_pixels=0)
-        except Exception as e:  # noqa: BLE001 - reported
+        except Exception as e:
             outcome["unreadable"] = str(e)
     for p in folder.iterdir():
         p.unlink()
@@ -115,7 +115,7 @@ class Worker:
 
     def kill(self):
         if self.pool is not None:
-            for process in list(self.pool._processes.values()):  # noqa: SLF001 - no public way to kill a hung worker
+            for process in list(self.pool._processes.values()):
                 process.kill()
             self.pool.shutdown(wait=False, cancel_futures=True)
             self.pool = None

@@ -35,7 +35,8 @@ def recognises(data: bytes) -> bool:
 
 
 def read(data: bytes, check_size, notes: list):
-    """(pixels H x W x C uint8 or uint16, metadata, alpha) of a HEIF's primary image, upright."""
+    """(pixels H x W x C uint8 or uint16, metadata, alpha, lossless=False) of a HEIF's primary image,
+    upright."""
     import pillow_heif
 
     heif = pillow_heif.open_heif(io.BytesIO(data), convert_hdr_to_8bit=False)
@@ -51,7 +52,7 @@ def read(data: bytes, check_size, notes: list):
     if pixels.ndim == 2:
         pixels = pixels[:, :, np.newaxis]
     meta = {key: heif.info[key] for key in ("icc_profile", "exif", "xmp") if heif.info.get(key)}
-    return pixels, meta, bool(heif.has_alpha)
+    return pixels, meta, bool(heif.has_alpha), False
 
 
 def write(sink, pixels: np.ndarray, *, alpha: bool, meta: dict, options: dict, notes: list) -> None:

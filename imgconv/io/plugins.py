@@ -8,7 +8,8 @@ from . import heif, jxl
 
 #: Output extension -> format name.
 EXTENSIONS = {".heic": "HEIF", ".heif": "HEIF", ".hif": "HEIF", ".jxl": "JXL"}
-#: Format name -> its module: recognises(data), read(data, check_size, notes), write(sink, pixels, ...).
+#: Format name -> its module: recognises(data); read(data, check_size, notes) -> (pixels, metadata, alpha,
+#: lossless); write(sink, pixels, *, alpha, meta, options, notes).
 FORMATS = {"HEIF": heif, "JXL": jxl}
 
 

@@ -38,6 +38,9 @@ ORIENT = {
     7: lambda a: a[::-1, ::-1].transpose(1, 0, 2),
     8: lambda a: np.rot90(a, 1),
 }
+#: TIFF compressions Pillow's libtiff decodes (none, CCITT, LZW, JPEG, Deflate, PackBits, LZMA, Zstandard);
+#: the others (WebP, JPEG 2000, JPEG XL, LERC, JBIG...) go to tifffile, before libtiff can complain on stderr.
+PILLOW_TIFF_CODECS = {1, 2, 3, 4, 5, 6, 7, 8, 32773, 32809, 32946, 34676, 34677, 34925, 50000}
 
 
 def load(path, *, max_pixels: int | None = None) -> Picture:
@@ -149,11 +152,6 @@ def _check_size(size, name, max_pixels) -> None:
                            f"{max_pixels:,} (a decompression-bomb guard); raise it with --max-pixels")
 
 
-#: TIFF compressions Pillow's libtiff decodes (none, CCITT, LZW, JPEG, Deflate, PackBits, LZMA, Zstandard);
-#: the others (WebP, JPEG 2000, JPEG XL, LERC, JBIG...) go to tifffile, before libtiff can complain on stderr.
-PILLOW_TIFF_CODECS = {1, 2, 3, 4, 5, 6, 7, 8, 32773, 32809, 32946, 34676, 34677, 34925, 50000}
-
-
 def _pillow_decodes_tiff(img) -> bool:
     return img.tag_v2.get(259, 1) in PILLOW_TIFF_CODECS
 
@@ -202,10 +200,9 @@ def _load_pillow(img: Image.Image, name: str, notes: list) -> Picture:
 
 def _load_plugin(fmt: str, data: bytes, check_size, notes: list) -> Picture:
     """HEIF or JPEG XL: decoded upright by libheif/libjxl, so the EXIF orientation is dropped, not applied."""
-    result = plugins.FORMATS[fmt].read(data, check_size, notes)
-    pixels, meta, alpha = result[:3]
+    pixels, meta, alpha, lossless = plugins.FORMATS[fmt].read(data, check_size, notes)
     picture = _upright(pixels, meta, 1, alpha=alpha, cmyk=False, notes=notes)
-    picture.encoding = {"format": fmt, "lossless": result[3] if len(result) > 3 else False}
+    picture.encoding = {"format": fmt, "lossless": lossless}
     return picture
 
 
