@@ -2,8 +2,8 @@
 through every command: each must give a correct output or one clean error line, never a traceback, an
 internal error, a hang, stray stderr output from a C library or a partial file.
 
-The files are made here, small, from what made the originals odd; the few real ones are in
-tests/odd_files/ with their source and licence in its README.
+No corpus file is committed: each case is rebuilt here, a few hundred bytes, from what made the original
+odd (the originals are in Pillow 13.0.0's Tests/images, MIT-CMU licence, named where they are used).
 """
 
 import struct
@@ -22,7 +22,6 @@ from imgconv.cli import cli
 from imgconv.io import load
 
 ROOT = Path(__file__).resolve().parent.parent
-ODD = Path(__file__).resolve().parent / "odd_files"
 
 
 def run(*args):
@@ -47,6 +46,7 @@ def _jpeg_with_exif_resolution(path, resolution):
 
 @pytest.mark.parametrize("ext", ["png", "tif", "bmp", "jpg"])
 def test_absurd_dpi_is_dropped_with_a_note_never_a_failure(tmp_path, ext):
+    """Pillow's exif_gps.jpg: an EXIF resolution of 2**32 - 1 dpi, which overflowed PNG's pHYs writer."""
     src, out = tmp_path / "in.jpg", tmp_path / f"out.{ext}"
     _jpeg_with_exif_resolution(src, 4294967295)
     with Image.open(src) as img:
@@ -78,7 +78,8 @@ def _lab_tiff(path, lab):
 @pytest.mark.parametrize("lab,rgb", [((128, 100, 0), (255, 0, 124)), ((128, -100, 0), (0, 152, 117)),
                                      ((255, 0, 0), (255, 255, 255))])
 def test_lab_tiff_is_converted_to_srgb(tmp_path, lab, rgb):
-    """L 50, a +-100: Photoshop's sRGB for these (noted in Pillow's Tests/test_format_lab.py) within 3."""
+    """Pillow's lab.tif, lab-red.tif, lab-green.tif: L 50, a +-100 and white.  Photoshop's sRGB for them
+    (noted in Pillow's Tests/test_format_lab.py), within 3."""
     src, out = tmp_path / "lab.tif", tmp_path / "out.png"
     _lab_tiff(src, lab)
     result = run("convolve", src, out, "--kernel", "1", "-v")
@@ -99,6 +100,7 @@ def test_16_bit_lab_tiff_is_one_clear_line(tmp_path):
 
 @pytest.mark.parametrize("compression", ["webp", "jpegxl", "jpeg2000", "lerc"])
 def test_tiff_compressions_libtiff_lacks_are_read_by_tifffile_silently(tmp_path, compression):
+    """Pillow's hopper_webp.tif: 'decoder error -2' and libtiff's own line on stderr."""
     pixels = np.random.default_rng(1).integers(0, 256, (24, 32, 3), dtype=np.uint8)
     src, out = tmp_path / f"{compression}.tif", tmp_path / "out.png"
     try:
