@@ -181,6 +181,14 @@ def test_jpeg_files_are_byte_for_byte_what_pillow_writes(meta, channels, subsamp
     assert sink.getvalue() == expected
 
 
+@pytest.mark.parametrize("view", ["rotated", "flipped", "every other column"])
+def test_any_array_layout_is_encoded(tmp_path, view):
+    pixels = {"rotated": np.rot90(photo()), "flipped": photo()[:, ::-1], "every other column": photo()[:, ::2]}[view]
+    save(pixels, tmp_path / "view.jpg", alpha=False)
+    save(np.ascontiguousarray(pixels), tmp_path / "copy.jpg", alpha=False)
+    assert (tmp_path / "view.jpg").read_bytes() == (tmp_path / "copy.jpg").read_bytes()
+
+
 def test_save_writes_metadata_pillow_reads_back(tmp_path):
     out = tmp_path / "out.jpg"
     save(photo(), out, alpha=False, info=METAS["everything"])

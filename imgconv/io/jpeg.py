@@ -109,7 +109,8 @@ def encode(pixels: np.ndarray, sink, *, quality: int, subsampling: str | None, m
     import imagecodecs
 
     colour = pixels.shape[2] == 3
-    encoded = imagecodecs.jpeg8_encode(pixels if colour else pixels[:, :, 0], level=quality,
+    pixels = np.ascontiguousarray(pixels if colour else pixels[:, :, 0])  # a no-op for the filters' results
+    encoded = imagecodecs.jpeg8_encode(pixels, level=quality,
                                        subsampling=subsampling.replace(":", "") if colour and subsampling else None)
     view = memoryview(encoded)
     start = 2 + 18 if bytes(view[2:4]) == b"\xff\xe0" and bytes(view[6:11]) == b"JFIF\x00" else 2
