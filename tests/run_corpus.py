@@ -115,6 +115,11 @@ class Worker:
             self.pool = None
             return "crash"
 
+    def close(self):
+        if self.pool is not None:
+            self.pool.shutdown(wait=True)
+            self.pool = None
+
     def kill(self):
         if self.pool is not None:
             for process in list(self.pool._processes.values()):
@@ -145,7 +150,7 @@ def main():
                 print(f"{path.name} | {' '.join(command)} -> {out_name} | " + " ; ".join(found), flush=True)
             if isinstance(outcome, dict) and outcome["exit"] == 1 and j == 0:
                 break  # the input does not read: every other command fails the same way
-    worker.kill()
+    worker.close()
     print(f"{len(files)} files, {bad} bad cases", file=sys.stderr)
 
 
