@@ -4,6 +4,7 @@ Test images are made in tmp_path.  OpenCV (a test dependency) is the independent
 colour PNG and TIFF, which Pillow reads only as 8 bits (Pillow issue #7723).
 """
 
+import functools
 import io
 import struct
 import zlib
@@ -361,7 +362,9 @@ def test_16_bit_tiff_orientation_is_applied(tmp_path):
 
 # -------------------------------------------------------------------------------------------- metadata
 
+@functools.cache
 def _srgb_icc():
+    """One sRGB profile for the whole run: littleCMS stamps each new one with the time (a flaky test before)."""
     return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
 
 
