@@ -30,7 +30,7 @@ class Options:
     algo: str = "auto"
     border: str = "reflect"
     cval: float = 0.0
-    quality: int = 95
+    quality: int | None = None  # JPEG/WebP/AVIF/HEIC/JPEG XL quality; None: the input JPEG's, else 95
     overwrite: bool = False
     strip: bool = False  # drop metadata (EXIF, ICC, XMP, text) on purpose
     linear: bool | None = None  # blurs average in linear light (sRGB decoded first, encoded after);
@@ -142,7 +142,8 @@ def _process(source, target, filters, options: Options) -> Report:
 
     clock = time.perf_counter()
     report.notes += save(pixels, target, alpha=picture.alpha, info=picture.info, quality=options.quality,
-                         cmyk=picture.cmyk and pixels.shape[2] == 4, strip=options.strip, fmt=options.fmt)
+                         cmyk=picture.cmyk and pixels.shape[2] == 4, strip=options.strip, fmt=options.fmt,
+                         encoding=picture.encoding)
     report.seconds["save"] = time.perf_counter() - clock
     return report
 

@@ -87,9 +87,9 @@ def _bad_inputs(tmp_path, good):
     wide[29:33] = struct.pack(">I", zlib.crc32(bytes(wide[12:29])))
     sixteen.write_bytes(bytes(wide))
     cases["truncated 16-bit PNG"] = (sixteen, ["truncated"])
-    lab = tmp_path / "lab.tif"
-    tifffile.imwrite(lab, np.zeros((4, 5, 3), np.uint8), photometric="cielab")
-    cases["unsupported mode"] = (lab, ["unsupported"])
+    lab = tmp_path / "lab16.tif"  # 8-bit CIELAB is converted to sRGB; 16-bit is not read
+    tifffile.imwrite(lab, np.zeros((4, 5, 3), np.uint16), photometric="cielab")
+    cases["unsupported mode"] = (lab, ["unsupported TIFF (CIELAB"])
     for label, code, words in (("unsupported compression", 9, ["JBIG", "not supported"]),  # JBIG: no decoder
                                ("corrupt JPEG-in-TIFF", 7, ["corrupt", "Not a JPEG file"])):  # Deflate data
         tiff = tmp_path / f"compression{code}.tif"

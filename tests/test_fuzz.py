@@ -35,7 +35,7 @@ FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize
 LIMIT = ["--max-pixels", "4000000"]
 COMMANDS = [["blur", "--sigma", "1"], ["box", "--size", "3"], ["sharpen"], ["sobel"], ["emboss"],
             ["unsharp"], ["blur", "--sigma", "1.5", "--linear"], ["convolve", "--kernel", "1 2 1"]]
-OUTPUTS = ["png", "jpg", "tif", "webp"]
+OUTPUTS = ["png", "jpg", "tif", "webp", "heic", "jxl", "avif"]
 
 
 # ------------------------------------------------------------------------------------ the worker side
@@ -139,11 +139,23 @@ def _seed_files():
     buffer = io.BytesIO()
     tifffile.imwrite(buffer, rgb16.astype(np.float32) / 65535, photometric="rgb")
     seeds["rgbf.tif"] = buffer.getvalue()
+    buffer = io.BytesIO()
+    tifffile.imwrite(buffer, rgb, photometric="rgb", compression="webp")  # a codec Pillow's libtiff lacks
+    seeds["webp.tif"] = buffer.getvalue()
+    buffer = io.BytesIO()
+    tifffile.imwrite(buffer, rgb, photometric="cielab")
+    seeds["lab.tif"] = buffer.getvalue()
+    pillow("photo.avif", image, "AVIF", exif=exif)
+    seeds["photo.heic"] = encode(rgb, "HEIF", alpha=False, meta={"exif": exif.tobytes()})
+    seeds["photo.jxl"] = encode(rgb, "JXL", alpha=False, meta={"exif": exif.tobytes(), "xmp": b"<x/>"})
+    seeds["deep.jxl"] = encode(rgb16[..., :1], "JXL", alpha=False, meta={})
     return seeds
 
 
 SEEDS = _seed_files()
-MAGIC = [b"", b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff\xe0", b"II*\x00", b"MM\x00*", b"GIF89a", b"BM", b"RIFF\x00\x00\x00\x00WEBP"]
+MAGIC = [b"", b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff\xe0", b"II*\x00", b"MM\x00*", b"GIF89a", b"BM", b"RIFF\x00\x00\x00\x00WEBP",
+         b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic", b"\xff\x0a", b"\x00\x00\x00\x0cJXL \r\n\x87\n",
+         b"\x00\x00\x00\x1cftypavif\x00\x00\x00\x00avifmif1miaf"]
 
 
 def check(worker, args, folder, inputs, output):

@@ -4,6 +4,7 @@ Test images are made in tmp_path.  OpenCV (a test dependency) is the independent
 colour PNG and TIFF, which Pillow reads only as 8 bits (Pillow issue #7723).
 """
 
+import functools
 import io
 import struct
 import zlib
@@ -362,7 +363,9 @@ def test_16_bit_tiff_orientation_is_applied(tmp_path):
 
 # -------------------------------------------------------------------------------------------- metadata
 
+@functools.cache
 def _srgb_icc():
+    """One sRGB profile for the whole run: littleCMS stamps each new one with the time (a flaky test before)."""
     return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
 
 
@@ -536,12 +539,18 @@ CliRunner().invoke(cli, ["--help"])
 wide = ("tifffile", "imagecodecs")
 assert not any(m in sys.modules for m in wide + ("numba",)), "imported for --help"
 from imgconv.io import load, save
-for name in ("camera.png", "camera16.png", "coffee.jpg", "coffee_rgba.png"):
+def through(name):
     picture = load({str(SAMPLES)!r} + "/" + name)
     save(picture.pixels, {str(tmp_path)!r} + "/out-" + name, alpha=picture.alpha, info=picture.info)
-assert not any(m in sys.modules for m in wide), "imported for 8-bit and 16-bit grey files"
+    return picture
+for name in ("camera.png", "camera16.png", "coffee_rgba.png"):
+    picture = through(name)
+assert not any(m in sys.modules for m in wide), "imported for 8-bit and 16-bit grey PNG"
+assert not any(m.startswith(("pillow_heif", "imagecodecs")) for m in sys.modules), "a plugin imported for PNG"
 save(picture.pixels.astype("uint16") * 257, {str(tmp_path / "wide.png")!r}, alpha=True)
 assert "imagecodecs" in sys.modules and "tifffile" not in sys.modules, "16-bit RGBA PNG needs no tifffile"
+through("coffee.jpg")
+assert "tifffile" not in sys.modules and "pillow_heif" not in sys.modules, "imported for a JPEG"
 """
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr

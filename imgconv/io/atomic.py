@@ -1,33 +1,74 @@
 """Atomic file writes: nothing is ever visible at the output path but the complete file.
 
-The data goes to an unnamed temporary file in the output's folder (Linux O_TMPFILE, so even a killed
-process leaves nothing behind), is synced, and is given its name by a rename; where the system or the
-filesystem has no O_TMPFILE, to a hidden `.NAME.*.part` file instead, removed on every error.
+An encoder writes straight into an unnamed temporary file in the output's folder (Linux O_TMPFILE, so even
+a killed process leaves nothing behind); once it is done the file is synced and given its name by a
+rename.  Where the system or the filesystem has no O_TMPFILE, a hidden `.NAME.*.part` file is used
+instead, removed on every error.
 """
 
 from __future__ import annotations
 
 import errno
+import io
 import os
 import secrets
 import stat
+from contextlib import contextmanager
 from pathlib import Path
 
 from ..errors import ImgconvError
 
 
-def write_atomic(path, data: bytes) -> None:
-    """Replace `path` with `data` all at once: nothing is ever visible at `path` but the complete file,
-    and nothing is left behind on any failure (an error, Ctrl-C, a full disk or, with O_TMPFILE, a kill)."""
+class FileSink(io.RawIOBase):
+    """The temporary file as a stream for encoders.  Every byte goes through os.write, whoever encodes
+    (Pillow, imagecodecs, tifffile), so a full disk is one error path; no fileno(), so Pillow does not
+    write behind our back.  Seekable, for formats that patch offsets (TIFF)."""
+
+    def __init__(self, fd: int):
+        super().__init__()
+        self.fd = fd
+
+    def writable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:
+        view = memoryview(data).cast("B")
+        size = len(view)
+        while view:
+            view = view[os.write(self.fd, view):]
+        return size
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        return os.lseek(self.fd, offset, whence)
+
+    def tell(self) -> int:
+        return os.lseek(self.fd, 0, os.SEEK_CUR)
+
+    def truncate(self, size: int | None = None) -> int:
+        size = self.tell() if size is None else size
+        os.ftruncate(self.fd, size)
+        return size
+
+
+@contextmanager
+def replacing(path):
+    """Yield a FileSink; when the block ends without error, its bytes replace `path` all at once.
+
+    Nothing is ever visible at `path` but the complete file, and nothing is left behind on any failure
+    (an encoder error, Ctrl-C, a full disk or, with O_TMPFILE, a kill).  OS errors become one-line
+    ImgconvErrors; replacing a file keeps its permission bits."""
     path = Path(path)
     directory = path.parent
-    mode = None
     try:
-        mode = stat.S_IMODE(os.stat(path).st_mode)  # replacing a file keeps its permissions
+        mode = stat.S_IMODE(os.stat(path).st_mode)
     except OSError:
-        pass
+        mode = None
     try:
-        _write_tmpfile(directory, path, data, mode)
+        with _temporary(directory, path, mode) as sink:
+            yield sink
     except ImgconvError:
         raise
     except PermissionError:
@@ -39,44 +80,61 @@ def write_atomic(path, data: bytes) -> None:
         raise ImgconvError(f"{path}: cannot write: {reason}") from None
 
 
-def _write_tmpfile(directory: Path, path: Path, data: bytes, mode) -> None:
+def write_atomic(path, data) -> None:
+    """Replace `path` with the bytes `data` all at once (see `replacing`)."""
+    with replacing(path) as sink:
+        sink.write(data)
+
+
+@contextmanager
+def _temporary(directory: Path, path: Path, mode):
     try:
-        fd = os.open(directory, os.O_TMPFILE | os.O_WRONLY | os.O_CLOEXEC, 0o666)
+        fd = os.open(directory, os.O_TMPFILE | os.O_RDWR | os.O_CLOEXEC, 0o666)  # RDWR: see _link_unnamed
     except (AttributeError, OSError) as e:  # no O_TMPFILE here (not Linux, or the filesystem lacks it)
         if isinstance(e, (PermissionError, FileNotFoundError)):
             raise
-        return _write_named_tmp(directory, path, data, mode)
-    temp = directory / f".{path.name}.{secrets.token_hex(4)}.part"
-    linked = False
+        with _named_temporary(directory, path, mode) as sink:
+            yield sink
+        return
     try:
-        _write_all(fd, data)
+        yield FileSink(fd)
+        os.fsync(fd)
         if mode is not None:
             os.fchmod(fd, mode)
-        try:
-            os.link(f"/proc/self/fd/{fd}", temp, follow_symlinks=True)
-        except OSError as e:
-            if e.errno in (errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS):
-                raise
-            os.close(fd)
-            fd = -1
-            return _write_named_tmp(directory, path, data, mode)
-        linked = True
-        os.replace(temp, path)
-        linked = False
+        _link_unnamed(fd, directory, path, mode)
     finally:
-        if fd >= 0:
-            os.close(fd)
-        if linked:
-            temp.unlink(missing_ok=True)
+        os.close(fd)
     _sync_dir(directory)
 
 
-def _write_named_tmp(directory: Path, path: Path, data: bytes, mode) -> None:
+def _link_unnamed(fd: int, directory: Path, path: Path, mode) -> None:
+    """Give the finished unnamed file its name: linked under a hidden temporary name, renamed over `path`."""
+    temp = directory / f".{path.name}.{secrets.token_hex(4)}.part"
+    try:
+        os.link(f"/proc/self/fd/{fd}", temp, follow_symlinks=True)
+    except OSError as e:
+        if e.errno in (errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS):
+            raise
+        with _named_temporary(directory, path, mode) as sink:  # no /proc here: copy the bytes over
+            os.lseek(fd, 0, os.SEEK_SET)
+            while chunk := os.read(fd, 1 << 20):
+                sink.write(chunk)
+        return
+    try:
+        os.replace(temp, path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+
+
+@contextmanager
+def _named_temporary(directory: Path, path: Path, mode):
     import tempfile  # only here, where there is no O_TMPFILE
 
     fd, temp = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".part")
     try:
-        _write_all(fd, data)
+        yield FileSink(fd)
+        os.fsync(fd)
         if mode is None:
             umask = os.umask(0)
             os.umask(umask)
@@ -91,14 +149,6 @@ def _write_named_tmp(directory: Path, path: Path, data: bytes, mode) -> None:
         Path(temp).unlink(missing_ok=True)
         raise
     _sync_dir(directory)
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        written = os.write(fd, view)
-        view = view[written:]
-    os.fsync(fd)
 
 
 def _sync_dir(directory: Path) -> None:

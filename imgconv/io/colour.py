@@ -16,7 +16,7 @@ def as_rgb(picture: Picture) -> Picture:
         return picture
     notes: list = []  # only what this conversion did
     pixels, info = cmyk_to_rgb(picture.pixels, picture.info, "the filter works on RGB luminance", notes)
-    return Picture(pixels, alpha=False, info=info, notes=notes, cmyk=False)
+    return Picture(pixels, alpha=False, info=info, notes=notes, cmyk=False, encoding=picture.encoding)
 
 
 def _profile_space(profile: bytes) -> bytes:

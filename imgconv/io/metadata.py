@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 from PIL import Image
+
+from . import jpeg
 
 #: Metadata each output format can hold (what is not in the set is dropped, with a note).
 HOLDS = {
@@ -13,8 +16,17 @@ HOLDS = {
     "TIFF": {"icc_profile", "exif", "xmp", "dpi"},
     "WEBP": {"icc_profile", "exif", "xmp"},
     "AVIF": {"icc_profile", "exif", "xmp"},
+    "HEIF": {"icc_profile", "exif", "xmp"},
+    "JXL": {"icc_profile", "exif", "xmp"},  # the profile by converting the colours to sRGB (see `jxl`)
     "GIF": {"comment"},
     "BMP": {"dpi"},
+}
+#: The most of each kind of metadata a format's writer stores (bytes; dpi in dots per inch).
+LIMITS = {
+    "JPEG": jpeg.LIMITS,
+    "PNG": {"dpi": 0xFFFFFFFF * 0.0254},  # pHYs: 32-bit pixels per metre
+    "BMP": {"dpi": 0x7FFFFFFF * 0.0254},  # signed 32-bit pixels per metre
+    "TIFF": {"dpi": 2**31},  # libtiff keeps it as a 32-bit float: larger ones come back as NaN
 }
 NAMES = {"icc_profile": "ICC profile", "exif": "EXIF", "xmp": "XMP", "text": "PNG text", "comment": "comment",
          "dpi": "dpi"}
@@ -91,3 +103,23 @@ def drop_unheld(meta: dict, fmt: str, notes: list, also=()) -> None:
     if dropped:
         names = ", ".join(NAMES.get(k, k) for k in dropped)
         notes.append(f"metadata this {fmt} output cannot hold was dropped: {names}")
+
+
+def fit(meta: dict, fmt: str, notes: list) -> None:
+    """Drop from `meta`, with a note, what is too big for a `fmt` file, and a dpi that is no number of
+    dots per inch (zero, negative, infinite): metadata never makes a write fail."""
+    limits = LIMITS.get(fmt, {})
+    for key in list(meta):
+        value, limit = meta[key], limits.get(key, math.inf)
+        if key == "dpi":
+            try:
+                fits = len(value) == 2 and all(math.isfinite(d) and 0 < d <= limit for d in map(float, value))
+            except (TypeError, ValueError):
+                fits = False
+            if not fits:
+                del meta[key]
+                notes.append(f"dpi {value!r} cannot be stored in a {fmt} file: dropped")
+        elif isinstance(value, (bytes, bytearray)) and len(value) > limit:
+            del meta[key]
+            notes.append(f"{NAMES.get(key, key)} of {len(value):,} bytes is too big for a {fmt} file "
+                         f"(at most {int(limit):,}): dropped")

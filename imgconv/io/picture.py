@@ -20,6 +20,7 @@ class Picture:
     info: dict = field(default_factory=dict)  # metadata to carry: icc_profile, exif, xmp, text, comment, dpi
     notes: list = field(default_factory=list)  # conversions made on load, for --verbose
     cmyk: bool = False  # the 4 channels are C, M, Y, K inks (filtered as they are, see docs/fidelity.md)
+    encoding: dict = field(default_factory=dict)  # how the file was encoded, for save() to keep (`settings`)
 
     @property
     def full(self) -> float:

@@ -78,13 +78,16 @@ def metadata_image(data: bytes) -> Image.Image:
     return Image.open(io.BytesIO(SIGNATURE + header + _metadata_chunks(data) + pixel + chunk(b"IEND", b"")))
 
 
-def encode(pixels: np.ndarray, stand_in: bytes) -> bytes:
-    """A 16-bit PNG of H x W x C uint16 pixels (C = 2, 3 or 4) with the metadata chunks of `stand_in`, a
-    PNG Pillow wrote.  zlib level 1 with run-length matching and the Up filter: fastest to write and to
-    read back, files within 5% of the smallest settings; measured in docs/fidelity.md."""
+def encode(sink, pixels: np.ndarray, stand_in: bytes) -> None:
+    """Write a 16-bit PNG of H x W x C uint16 pixels (C = 2, 3 or 4) to `sink`, with the metadata chunks of
+    `stand_in`, a PNG Pillow wrote.  zlib level 1 with run-length matching and the Up filter: fastest to
+    write and to read back, files within 5% of the smallest settings; measured in docs/fidelity.md."""
     import imagecodecs
 
     encoded = imagecodecs.png_encode(np.ascontiguousarray(pixels), level=1, strategy=imagecodecs.PNG.STRATEGY.RLE,
                                      filter=imagecodecs.PNG.FILTER.UP)
     ihdr_end = 8 + 25  # imagecodecs writes IHDR first and every other chunk after it
-    return encoded[:ihdr_end] + _metadata_chunks(stand_in) + encoded[ihdr_end:]
+    view = memoryview(encoded)
+    sink.write(view[:ihdr_end])
+    sink.write(_metadata_chunks(stand_in))
+    sink.write(view[ihdr_end:])

@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ..errors import ImgconvError
-from . import logs, metadata, png, tiff
+from . import jpeg, logs, metadata, plugins, png, settings, tiff
 from .picture import Picture
 
 #: Images larger than this many pixels are refused (a decompression bomb guard).  The default is where
@@ -38,6 +38,9 @@ ORIENT = {
     7: lambda a: a[::-1, ::-1].transpose(1, 0, 2),
     8: lambda a: np.rot90(a, 1),
 }
+#: TIFF compressions Pillow's libtiff decodes (none, CCITT, LZW, JPEG, Deflate, PackBits, LZMA, Zstandard);
+#: the others (WebP, JPEG 2000, JPEG XL, LERC, JBIG...) go to tifffile, before libtiff can complain on stderr.
+PILLOW_TIFF_CODECS = {1, 2, 3, 4, 5, 6, 7, 8, 32773, 32809, 32946, 34676, 34677, 34925, 50000}
 
 
 def load(path, *, max_pixels: int | None = None) -> Picture:
@@ -53,7 +56,7 @@ def load(path, *, max_pixels: int | None = None) -> Picture:
         warnings.simplefilter("always")
         picture = _load_bytes(data, name, max_pixels, notes)
     for w in caught:
-        if not issubclass(w.category, DeprecationWarning):
+        if not issubclass(w.category, (DeprecationWarning, Image.DecompressionBombWarning)):
             picture.notes.append(f"decoder warning: {w.message}")
     return picture
 
@@ -79,10 +82,14 @@ def _read_bytes(path, name) -> bytes:
 
 
 @contextmanager
-def _no_pillow_bomb_check():
-    """We check the pixel count ourselves, right after the header is read and before any decoding."""
+def _pillow_bomb_limit(max_pixels):
+    """Pillow's own decompression-bomb check (it errs above twice MAX_IMAGE_PIXELS) set to our limit.
+
+    Off while the file is opened: the image's own size is checked right after, with imgconv's message.
+    On at our limit while it decodes: images inside the file (an icon's PNG or JPEG 2000, a GIF frame, a
+    TIFF tile) are checked by Pillow as it meets them, before they are decoded."""
     saved = Image.MAX_IMAGE_PIXELS
-    Image.MAX_IMAGE_PIXELS = None
+    Image.MAX_IMAGE_PIXELS = max_pixels / 2 if max_pixels else None
     try:
         yield
     finally:
@@ -94,7 +101,10 @@ def _load_bytes(data: bytes, name: str, max_pixels, notes: list) -> Picture:
         _check_size(size, name, max_pixels)
 
     try:
-        with _no_pillow_bomb_check():
+        plugin = plugins.identify(data)
+        if plugin:
+            return _load_plugin(plugin, data, check_size, notes)
+        with _pillow_bomb_limit(None):
             try:
                 img = Image.open(io.BytesIO(data))
             except UnidentifiedImageError:
@@ -103,26 +113,31 @@ def _load_bytes(data: bytes, name: str, max_pixels, notes: list) -> Picture:
                 if data[:8] == png.SIGNATURE and data[12:16] == b"IHDR":
                     check_size(struct.unpack(">II", data[16:24]))
                 raise ImgconvError(f"{name}: not an image, or a format imgconv cannot read") from None
-            with img:
-                check_size(img.size)
-                if getattr(img, "n_frames", 1) > 1:
-                    notes.append(f"only the first of {img.n_frames} frames is filtered")
-                if img.format == "PNG":
-                    for _ in png.chunks(data):  # every chunk's CRC: Pillow does not check IDAT's
-                        pass
-                    if png.is_wide(data):
-                        return _load_png(data, notes)
-                if img.format == "TIFF" and _tiff_is_wide(img):
-                    return _load_tiff(data, name, img, check_size, notes)
-                return _load_pillow(img, name, notes)
+        with img, _pillow_bomb_limit(max_pixels):
+            check_size(img.size)
+            if getattr(img, "n_frames", 1) > 1:
+                notes.append(f"only the first of {img.n_frames} frames is filtered")
+            if img.format == "PNG":
+                for _ in png.chunks(data):  # every chunk's CRC: Pillow does not check IDAT's
+                    pass
+                if png.is_wide(data):
+                    return _load_png(data, notes)
+            if img.format == "TIFF" and (_tiff_is_wide(img) or not _pillow_decodes_tiff(img)):
+                return _load_tiff(data, name, img, check_size, notes)
+            if jpeg.decodes(img):
+                return _load_jpeg(data, img, notes)
+            picture = _load_pillow(img, name, notes)
+            picture.encoding = settings.of_file(img.format, data, img)
+            return picture
     except ImgconvError:
         raise
-    except Image.DecompressionBombError as e:
-        raise ImgconvError(f"{name}: {e}") from None
+    except Image.DecompressionBombError:  # an image inside the file (see _pillow_bomb_limit)
+        raise ImgconvError(f"{name}: an image inside the file is over the limit of {max_pixels:,} pixels "
+                           "(a decompression-bomb guard); raise it with --max-pixels") from None
     except MemoryError:
         raise ImgconvError(f"{name}: not enough memory to decode this image") from None
     except Exception as e:  # noqa: BLE001 - untrusted bytes: any decoder failure means "cannot read it"
-        detail = str(e).strip("'\"")
+        detail = " ".join(str(e).split()).strip("'\"")  # one line, whatever the library wrote
         if len(detail) < 8:  # e.g. a bare IndexError(0) from deep inside a parser
             detail = f"{type(e).__name__} {detail}".strip()
         raise ImgconvError(f"{name}: corrupt, truncated or unsupported image ({detail})") from None
@@ -135,6 +150,10 @@ def _check_size(size, name, max_pixels) -> None:
     if max_pixels and width * height > max_pixels:
         raise ImgconvError(f"{name}: {width}x{height} = {width * height:,} pixels is over the limit of "
                            f"{max_pixels:,} (a decompression-bomb guard); raise it with --max-pixels")
+
+
+def _pillow_decodes_tiff(img) -> bool:
+    return img.tag_v2.get(259, 1) in PILLOW_TIFF_CODECS
 
 
 def _tiff_is_wide(img) -> bool:
@@ -160,6 +179,9 @@ def _load_pillow(img: Image.Image, name: str, notes: list) -> Picture:
         target = "RGBA" if transparent else "RGB"
         notes.append(f"palette (P) image converted to {target}; the output is {target}, not a palette image")
         img = img.convert(target)
+    elif mode == "LAB":
+        notes.append("CIELAB image converted to sRGB through littleCMS; the output is RGB")
+        img = _lab_to_srgb(img)
     elif mode in CONVERT:
         what = "1-bit image" if mode == "1" else f"{mode} image"
         notes.append(f"{what} converted to {CONVERT[mode]}")
@@ -176,6 +198,31 @@ def _load_pillow(img: Image.Image, name: str, notes: list) -> Picture:
                    cmyk=img.mode == "CMYK")
 
 
+def _load_plugin(fmt: str, data: bytes, check_size, notes: list) -> Picture:
+    """HEIF or JPEG XL: decoded upright by libheif/libjxl, so the EXIF orientation is dropped, not applied."""
+    pixels, meta, alpha, lossless = plugins.FORMATS[fmt].read(data, check_size, notes)
+    picture = _upright(pixels, meta, 1, alpha=alpha, cmyk=False, notes=notes)
+    picture.encoding = {"format": fmt, "lossless": lossless}
+    return picture
+
+
+def _lab_to_srgb(img: Image.Image) -> Image.Image:
+    """CIELAB (D50, as TIFF and ICC define it) to sRGB, through Pillow's littleCMS."""
+    from PIL import ImageCms
+
+    return ImageCms.profileToProfile(img, ImageCms.createProfile("LAB"), ImageCms.createProfile("sRGB"),
+                                     outputMode="RGB")
+
+
+def _load_jpeg(data: bytes, img, notes: list) -> Picture:
+    """8-bit grey or colour JPEG: the pixels by imagecodecs, straight into the array, the header by Pillow."""
+    pixels = jpeg.decode(data)
+    meta, orientation = metadata.read(img), img.getexif().get(0x0112, 1)
+    picture = _upright(pixels, meta, orientation, alpha=False, cmyk=False, notes=notes)
+    picture.encoding = settings.of_file(img.format, data, img)
+    return picture
+
+
 def _load_png(data: bytes, notes: list) -> Picture:
     """16-bit colour or grey+alpha PNG: the pixels by imagecodecs, the metadata by Pillow (see `png`)."""
     pixels = png.decode(data)
@@ -183,15 +230,19 @@ def _load_png(data: bytes, notes: list) -> Picture:
         notes.append("RGB image with a transparent colour: given an alpha channel")
     with png.metadata_image(data) as header:
         meta, orientation = metadata.read(header), header.getexif().get(0x0112, 1)
-    return _upright(pixels, meta, orientation, alpha=pixels.shape[2] in (2, 4), cmyk=False, notes=notes)
+    picture = _upright(pixels, meta, orientation, alpha=pixels.shape[2] in (2, 4), cmyk=False, notes=notes)
+    picture.encoding = settings.of_file("PNG", data)
+    return picture
 
 
 def _load_tiff(data: bytes, name: str, img, check_size, notes: list) -> Picture:
     """TIFFs Pillow cannot hold, via tifffile; EXIF as Pillow reads it, when Pillow can open the file."""
-    pixels, meta, alpha, cmyk = tiff.read(data, name, check_size, notes)
+    pixels, meta, alpha, cmyk, kept = tiff.read(data, name, check_size, notes)
     if img is not None:
         meta.update({k: v for k, v in metadata.read(img).items() if k == "exif"})
-    return _upright(pixels, meta, meta.pop("orientation", 1), alpha=alpha, cmyk=cmyk, notes=notes)
+    picture = _upright(pixels, meta, meta.pop("orientation", 1), alpha=alpha, cmyk=cmyk, notes=notes)
+    picture.encoding = kept
+    return picture
 
 
 def _upright(pixels, meta, orientation, *, alpha, cmyk, notes) -> Picture:

@@ -1,7 +1,8 @@
 """TIFF files Pillow cannot hold: 16-bit colour, float colour, 16-bit grey+alpha, float64/float16 -- via tifffile.
 
 tifffile is imported here and only here, so `imgconv --help` and every 8-bit image never pay for it; it
-decodes every TIFF compression (LZW, Deflate, PackBits, JPEG, ZStandard...) through imagecodecs.
+decodes every TIFF compression (LZW, Deflate, PackBits, JPEG, ZStandard, WebP...) through imagecodecs,
+and reads the TIFFs whose compression Pillow's libtiff cannot decode.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import io
 import numpy as np
 
 from ..errors import ImgconvError
+from . import settings
 from .picture import FULL, to_dtype
 
 #: Photometric interpretation -> colour samples per pixel.
@@ -18,8 +20,9 @@ BASE_SAMPLES = {"MINISBLACK": 1, "MINISWHITE": 1, "RGB": 3, "SEPARATED": 4}
 
 
 def read(data: bytes, name: str, check_size, notes: list):
-    """(pixels H x W x C, metadata, alpha, cmyk) of the first image in a TIFF, in black-is-zero, alpha
-    not premultiplied.  metadata: icc_profile, xmp, dpi and the orientation tag (applied by the caller)."""
+    """(pixels H x W x C, metadata, alpha, cmyk, settings) of the first image in a TIFF, in black-is-zero,
+    alpha not premultiplied.  metadata: icc_profile, xmp, dpi and the orientation tag (applied by the
+    caller); settings: compression and predictor (`settings.tiff_settings`)."""
     import tifffile
 
     with tifffile.TiffFile(io.BytesIO(data)) as tif:
@@ -29,6 +32,7 @@ def read(data: bytes, name: str, check_size, notes: list):
         photometric = page.photometric.name
         extra = tuple(int(e) for e in (page.extrasamples or ()))
         meta = _page_meta(page)
+        kept = settings.tiff_settings(page.compression, page.predictor)
     samples = pixels.shape[2]
     base = BASE_SAMPLES.get(photometric)
     if base is None or samples < base or (photometric == "SEPARATED" and samples != 4):
@@ -52,7 +56,7 @@ def read(data: bytes, name: str, check_size, notes: list):
         colour = np.divide(pixels[..., :-1].astype(np.float32) * full, a, out=np.zeros_like(a.repeat(keep - 1, -1)),
                            where=a > 0)
         pixels = np.concatenate([to_dtype(colour, pixels.dtype), pixels[..., -1:]], axis=-1)
-    return pixels, meta, alpha, photometric == "SEPARATED"
+    return pixels, meta, alpha, photometric == "SEPARATED", kept
 
 
 def _page_meta(page) -> dict:
@@ -86,8 +90,11 @@ def _to_yxs(pixels: np.ndarray, axes: str, name: str) -> np.ndarray:
     return pixels
 
 
-def write(pixels: np.ndarray, meta: dict, *, cmyk: bool = False) -> bytes:
-    """A Deflate-compressed TIFF of an H x W x C array (uint16 or float32) with ICC, XMP and dpi."""
+def write(sink, pixels: np.ndarray, meta: dict, *, cmyk: bool = False, compression: int = 8,
+          predictor: int | None = None) -> None:
+    """Write a TIFF of an H x W x C array (uint16 or float32) to `sink`, with ICC, XMP and dpi.
+    compression, predictor: TIFF tag values (see `settings.tiff_compression`); predictor None: horizontal
+    differencing for integer samples."""
     import tifffile
 
     channels = pixels.shape[2]
@@ -107,8 +114,8 @@ def write(pixels: np.ndarray, meta: dict, *, cmyk: bool = False) -> bytes:
     if meta.get("xmp"):
         xmp = meta["xmp"] if isinstance(meta["xmp"], bytes) else str(meta["xmp"]).encode("utf-8")
         extratags.append((700, "B", len(xmp), xmp, True))
-    out = io.BytesIO()
-    tifffile.imwrite(out, pixels if channels > 1 else pixels[:, :, 0], photometric=photometric,
-                     extrasamples=extrasamples or None, compression="zlib",
-                     predictor=pixels.dtype.kind in "ui", extratags=extratags, metadata=None, **kwargs)
-    return out.getvalue()
+    if predictor is None:
+        predictor = 2 if pixels.dtype.kind in "ui" else 1
+    tifffile.imwrite(sink, pixels if channels > 1 else pixels[:, :, 0], photometric=photometric,
+                     extrasamples=extrasamples or None, compression=compression if compression != 1 else None,
+                     predictor=predictor if predictor > 1 else None, extratags=extratags, metadata=None, **kwargs)

@@ -1,8 +1,10 @@
-"""Encoding: a picture as the bytes of a file in any format Pillow writes, keeping what the format can hold.
+"""Encoding: a picture written straight into a file in any format imgconv writes, keeping what it can hold.
 
-Pillow encodes everything except 16-bit colour PNG and 16-bit/float colour TIFF (`png`, `tiff`), which it
-would reduce to 8 bits.  What a format cannot hold (bit depth, alpha, CMYK, metadata) is converted or
-dropped with a note.
+Pillow encodes everything except 8-bit grey and RGB JPEG (`jpeg`, via imagecodecs: faster, same bytes),
+16-bit colour PNG and 16-bit/float colour TIFF (`png`, `tiff`, which Pillow would reduce to 8 bits).
+The encoders write into the output's temporary file (`atomic.replacing`): no encoded copy in memory.
+What a format cannot hold (bit depth, alpha, CMYK, metadata) is converted or dropped with a note; the
+input's encoder settings are kept where the output format is the same (`settings`).
 """
 
 from __future__ import annotations
@@ -15,13 +17,14 @@ import numpy as np
 from PIL import Image
 
 from ..errors import ImgconvError
-from . import logs, metadata, png, tiff
-from .atomic import write_atomic
+from . import logs, metadata, plugins, settings
+from .atomic import replacing
 from .colour import check_profile, cmyk_to_rgb
 from .picture import rescale
 
 #: Formats that hold an alpha channel; others get the image composited over white.
-ALPHA_FORMATS = {"PNG", "TIFF", "WEBP", "GIF", "AVIF", "JPEG2000", "ICO", "ICNS", "TGA", "QOI", "DDS", "SGI"}
+ALPHA_FORMATS = {"PNG", "TIFF", "WEBP", "GIF", "AVIF", "HEIF", "JXL", "JPEG2000", "ICO", "ICNS", "TGA", "QOI", "DDS",
+                 "SGI"}
 
 
 def output_format(path, fmt: str | None = None) -> str:
@@ -30,33 +33,48 @@ def output_format(path, fmt: str | None = None) -> str:
     if fmt is None and str(path) == "-":
         return "PNG"
     ext = "." + fmt.lower().lstrip(".") if fmt else Path(path).suffix.lower()
-    name = Image.registered_extensions().get(ext)
-    if name is None or name not in Image.SAVE:
+    name = plugins.EXTENSIONS.get(ext) or Image.registered_extensions().get(ext)
+    if name is None or (name not in Image.SAVE and name not in plugins.FORMATS):
         what = f"unknown --format {fmt!r}" if fmt else f"{path}: unknown output extension {ext or '(none)'!r}"
-        raise ImgconvError(f"{what}; use e.g. png, jpg, tif, webp")
+        raise ImgconvError(f"{what}; use e.g. png, jpg, tif, webp, heic, jxl, avif")
     return name
 
 
-def save(pixels: np.ndarray, path, *, alpha: bool, info: dict | None = None, quality: int = 95,
-         cmyk: bool = False, strip: bool = False, fmt: str | None = None) -> list:
+def save(pixels: np.ndarray, path, *, alpha: bool, info: dict | None = None, quality: int | None = None,
+         cmyk: bool = False, strip: bool = False, fmt: str | None = None, encoding: dict | None = None) -> list:
     """Write `pixels` atomically to `path` ("-": standard output) in format `fmt` or the one its extension
-    names; returns notes of anything the format could not hold (bit depth, alpha, metadata), for --verbose."""
+    names; returns notes of anything the format could not hold (bit depth, alpha, metadata), for --verbose.
+
+    quality: None keeps the input's (a JPEG's, from `encoding`, the input Picture's settings) or uses 95.
+    """
     fmt = output_format(path, fmt)
     notes: list = []
     meta = {} if strip else {k: v for k, v in (info or {}).items() if v}
+    options = dict(alpha=alpha, meta=meta, quality=quality, cmyk=cmyk, encoding=encoding, notes=notes)
     with logs.as_notes(notes):
-        data = encode(pixels, fmt, alpha=alpha, meta=meta, quality=quality, cmyk=cmyk, notes=notes)
-    if str(path) == "-":
-        sys.stdout.buffer.write(data)
-        sys.stdout.buffer.flush()
-    else:
-        write_atomic(path, data)
+        if str(path) == "-":  # encoded whole first: a failed encoder must not leave half a file on a pipe
+            buffer = io.BytesIO()
+            encode_to(buffer, pixels, fmt, **options)
+            sys.stdout.buffer.write(buffer.getbuffer())
+            sys.stdout.buffer.flush()
+        else:
+            with replacing(path) as sink:
+                encode_to(sink, pixels, fmt, **options)
     return notes
 
 
-def encode(pixels: np.ndarray, fmt: str, *, alpha: bool, meta: dict, quality: int = 95, cmyk: bool = False,
-           notes: list | None = None) -> bytes:
-    """The bytes of an image file in Pillow format `fmt`."""
+def encode(pixels: np.ndarray, fmt: str, *, alpha: bool, meta: dict, quality: int | None = None,
+           cmyk: bool = False, encoding: dict | None = None, notes: list | None = None) -> bytes:
+    """The bytes of an image file in Pillow format `fmt` (see `encode_to`)."""
+    buffer = io.BytesIO()
+    encode_to(buffer, pixels, fmt, alpha=alpha, meta=meta, quality=quality, cmyk=cmyk, encoding=encoding,
+              notes=notes)
+    return buffer.getvalue()
+
+
+def encode_to(sink, pixels: np.ndarray, fmt: str, *, alpha: bool, meta: dict, quality: int | None = None,
+              cmyk: bool = False, encoding: dict | None = None, notes: list | None = None) -> None:
+    """Write an image file in Pillow format `fmt` to `sink` (a seekable binary stream)."""
     notes = [] if notes is None else notes
     meta = dict(meta)
     if pixels.ndim == 2:
@@ -70,24 +88,42 @@ def encode(pixels: np.ndarray, fmt: str, *, alpha: bool, meta: dict, quality: in
         pixels, meta = cmyk_to_rgb(pixels, meta, f"{fmt} holds no CMYK", notes)
         cmyk = False
     check_profile(meta, channels - alpha, cmyk, notes)
+    options = settings.for_output(fmt, encoding, quality, notes)
     wide = pixels.dtype != np.uint8
+    if fmt in plugins.FORMATS:
+        metadata.drop_unheld(meta, fmt, notes)
+        metadata.fit(meta, fmt, notes)
+        return plugins.FORMATS[fmt].write(sink, pixels, alpha=alpha, meta=meta, options=options, notes=notes)
     if fmt == "PNG" and wide:
         if pixels.dtype != np.uint16:
             notes.append("PNG holds no float or 32-bit samples: saved as 16-bit, clipped to 0..white")
             pixels = rescale(pixels, np.uint16)
         if channels > 1:  # the pixels by imagecodecs, the metadata chunks by Pillow (for a 1x1 stand-in)
-            stand_in = _pillow_bytes(Image.new("L", (1, 1)), "PNG", meta, quality, notes)
-            return png.encode(pixels, stand_in)
+            from . import png
+
+            stand_in = io.BytesIO()
+            _pillow_write(stand_in, Image.new("L", (1, 1)), "PNG", meta, options, encoding, notes)
+            return png.encode(sink, pixels, stand_in.getvalue())
     elif fmt == "TIFF" and wide and channels > 1:
+        from . import tiff
+
         if pixels.dtype == np.int32:
             pixels = pixels.astype(np.float32)
         metadata.drop_unheld(meta, "TIFF", notes, also=("exif",) if meta.get("exif") else ())
-        return tiff.write(pixels, meta, cmyk=cmyk)
+        metadata.fit(meta, "TIFF", notes)
+        compression, predictor = settings.tiff_compression(encoding, pixels.dtype, notes)
+        return tiff.write(sink, pixels, meta, cmyk=cmyk, compression=compression, predictor=predictor)
     elif wide and not (fmt == "TIFF" or (channels == 1 and pixels.dtype == np.uint16 and fmt in ("PPM",))):
         notes.append(f"{fmt} holds 8 bits per sample: {pixels.dtype} samples reduced to 8 bits (rounded)")
         pixels = rescale(pixels, np.uint8)
-    image = _to_pillow(pixels, alpha, cmyk)
-    return _pillow_bytes(image, fmt, meta, quality, notes)
+    if fmt == "JPEG" and not cmyk and channels in (1, 3):  # 8-bit grey or RGB: imagecodecs, Pillow's bytes
+        from . import jpeg
+
+        metadata.drop_unheld(meta, "JPEG", notes)
+        metadata.fit(meta, "JPEG", notes)
+        return jpeg.encode(pixels, sink, quality=options["quality"], subsampling=options.get("subsampling"),
+                           meta=meta)
+    _pillow_write(sink, _to_pillow(pixels, alpha, cmyk), fmt, meta, options, encoding, notes)
 
 
 def _to_pillow(pixels: np.ndarray, alpha: bool, cmyk: bool) -> Image.Image:
@@ -105,40 +141,56 @@ def _flatten(image: Image.Image) -> Image.Image:
     return base
 
 
-def _pillow_bytes(image: Image.Image, fmt: str, meta: dict, quality: int, notes: list) -> bytes:
+#: A mode a format cannot hold -> the mode to try instead.
+FALLBACK = {"LA": "L", "RGBA": "RGB", "I;16": "L", "I": "L", "F": "L", "CMYK": "RGB", "L": "RGB"}
+
+
+def _pillow_write(sink, image: Image.Image, fmt: str, meta: dict, options: dict, encoding, notes: list) -> None:
     if fmt not in ALPHA_FORMATS and image.mode in ("LA", "RGBA"):
         notes.append(f"{fmt} holds no alpha: composited over white")
         image = _flatten(image)
     if fmt == "GIF" and image.mode in ("RGB", "RGBA"):
         notes.append("GIF holds 256 colours and on/off transparency: colours quantised")
-    params = _pillow_params(fmt, meta, quality, notes)
+    params = _pillow_params(fmt, image, meta, options, encoding, notes)
     while True:
-        buffer = io.BytesIO()
         try:
-            image.save(buffer, format=fmt, **params)
-            return buffer.getvalue()
-        except (OSError, ValueError, KeyError, TypeError) as e:
-            fallback = {"LA": "L", "RGBA": "RGB", "I;16": "L", "I": "L", "F": "L", "CMYK": "RGB", "L": "RGB"}
-            if image.mode not in fallback or "cannot write" not in str(e) and "mode" not in str(e):
-                raise ImgconvError(f"cannot encode a {image.mode} image as {fmt} ({e})") from None
-            target = fallback[image.mode]
-            notes.append(f"{fmt} cannot hold a {image.mode} image: saved as {target}")
-            if image.mode in ("LA", "RGBA"):
-                image = _flatten(image)
-            elif image.mode in ("I;16", "I", "F"):
-                full = {"I;16": 65535.0, "I": 65535.0, "F": 1.0}[image.mode]
-                image = Image.fromarray(rescale(np.asarray(image).astype(np.float32) / full, np.uint8), "L")
-            else:
-                image = image.convert(target)
+            image.save(sink, format=fmt, **params)
+            return
+        except OSError as e:
+            if e.errno is not None:  # the disk, not the encoder: for `replacing` to report
+                raise
+            error = e
+        except (ValueError, KeyError, TypeError) as e:
+            error = e
+        if image.mode not in FALLBACK or "cannot write" not in str(error) and "mode" not in str(error):
+            raise ImgconvError(f"cannot encode a {image.mode} image as {fmt} ({error})") from None
+        sink.seek(0)
+        sink.truncate(0)
+        target = FALLBACK[image.mode]
+        notes.append(f"{fmt} cannot hold a {image.mode} image: saved as {target}")
+        if image.mode in ("LA", "RGBA"):
+            image = _flatten(image)
+        elif image.mode in ("I;16", "I", "F"):
+            full = {"I;16": 65535.0, "I": 65535.0, "F": 1.0}[image.mode]
+            image = Image.fromarray(rescale(np.asarray(image).astype(np.float32) / full, np.uint8), "L")
+        else:
+            image = image.convert(target)
 
 
-def _pillow_params(fmt: str, meta: dict, quality: int, notes: list) -> dict:
+def _pillow_params(fmt: str, image: Image.Image, meta: dict, options: dict, encoding, notes: list) -> dict:
     from PIL import PngImagePlugin
 
     metadata.drop_unheld(meta, fmt, notes)
+    metadata.fit(meta, fmt, notes)
     params = {k: meta[k] for k in ("icc_profile", "exif", "dpi") if k in meta}
     if fmt in ("JPEG", "WEBP", "AVIF"):
-        params["quality"] = quality
+        params["quality"] = options["quality"]
+    if fmt == "JPEG" and options.get("subsampling"):
+        params["subsampling"] = options["subsampling"]
+    if fmt == "WEBP" and options.get("lossless"):  # effort 20, method 0: 13x faster, 12% bigger (fidelity.md)
+        params.update(lossless=True, quality=20, method=0)
+    if fmt == "AVIF":
+        params["speed"] = 8  # libavif's 6 takes 5x as long for files 5% smaller (docs/fidelity.md)
     if fmt in ("JPEG", "WEBP", "TIFF", "AVIF") and "xmp" in meta:
         params["xmp"] = meta["xmp"]
     if fmt in ("JPEG", "GIF") and "comment" in meta:
@@ -154,18 +206,39 @@ def _pillow_params(fmt: str, meta: dict, quality: int, notes: list) -> dict:
                 info.add_itxt(str(key)[:79] or "Comment", str(value))
             params["pnginfo"] = info
     if fmt == "TIFF":
-        params["compression"] = "tiff_adobe_deflate"
-        if "exif" in meta and _has_sub_ifds(meta["exif"]):
-            params["compression"] = "raw"  # libtiff's writer cannot store EXIF sub-directories
-            notes.append("TIFF written uncompressed to keep the EXIF sub-directories")
-        if "xmp" in meta:  # Pillow writes TIFF XMP (tag 700) only as one of the tags it is given as EXIF
+        tiff_params, tags = _pillow_tiff_params(image, meta, options, encoding, notes)
+        params.update(tiff_params)
+        if "xmp" in meta:
+            tags[700] = params.pop("xmp")
+        if tags or "exif" in meta:  # Pillow writes extra TIFF tags (XMP, predictor) only from the EXIF it is given
             exif = Image.Exif()
             if "exif" in meta:
                 exif.load(meta["exif"])
-            exif[700] = meta["xmp"]
-            params["exif"] = exif.tobytes()
-            del params["xmp"]
+            for tag in metadata.STRUCTURAL_TAGS & set(exif):  # layout and resolution are the writer's own
+                del exif[tag]
+            for tag, value in tags.items():
+                exif[tag] = value
+            params["exif"] = exif.tobytes()  # as bytes: Pillow drops an Exif object's sub-directories
     return params
+
+
+def _pillow_tiff_params(image: Image.Image, meta: dict, options: dict, encoding, notes: list):
+    """(save options, extra tags): compression and predictor, the input TIFF's, else Deflate; raw when
+    EXIF has sub-directories."""
+    from PIL import TiffImagePlugin
+
+    if "exif" in meta and _has_sub_ifds(meta["exif"]):
+        notes.append("TIFF written uncompressed to keep the EXIF sub-directories")  # libtiff cannot write them
+        return {"compression": "raw"}, {}
+    dtype = np.dtype(np.float32 if image.mode == "F" else np.uint16 if image.mode.startswith("I") else np.uint8)
+    compression, predictor = settings.tiff_compression(encoding, dtype, notes)
+    if compression == 7 and image.mode not in ("L", "RGB", "CMYK"):
+        notes.append(f"TIFF JPEG compression cannot hold a {image.mode} image: written with Deflate")
+        compression, predictor = 8, None
+    params = {"compression": TiffImagePlugin.COMPRESSION_INFO[compression]}
+    if compression == 7:
+        params["quality"] = options["quality"]
+    return params, ({TiffImagePlugin.PREDICTOR: predictor} if predictor and predictor > 1 else {})
 
 
 def _has_sub_ifds(exif_bytes: bytes) -> bool:
