@@ -31,7 +31,8 @@ name, algo, dtype = sys.argv[1], sys.argv[2], sys.argv[3]
 h, w = 4320, 7680
 rng = np.random.default_rng(0)
 kernels = {{"gauss-s2": gaussian_kernel(2.0), "gauss-s8": gaussian_kernel(8.0), "sharpen-3x3": sharpen_kernel(1.0),
-           "dense-15x15": rng.standard_normal((15, 15)), "box-31": box_kernel(31), "dense-3x3": rng.standard_normal((3, 3))}}
+           "dense-15x15": rng.standard_normal((15, 15)), "box-31": box_kernel(31),
+           "dense-3x3": rng.standard_normal((3, 3))}}
 image = np.empty((h, w, 3), dtype)
 image[...] = 1 if dtype == "uint8" else 0.5
 def run(img):
@@ -43,10 +44,12 @@ def rss():
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * resource.getpagesize()
 before = rss()
-chosen = imgconv.plan(kernels.get(name, sharpen_kernel(1.0)), image.shape, algo=algo).algo if name != "sobel-mag" else "fused direct"
+chosen = "fused direct" if name == "sobel-mag" else imgconv.plan(kernels.get(name, sharpen_kernel(1.0)), image.shape,
+                                                                 algo=algo).algo
 result = run(image)
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-print(json.dumps({{"before": before, "peak": peak, "extra": peak - before, "image_f32": h * w * 3 * 4, "engine": chosen}}))
+print(json.dumps({{"before": before, "peak": peak, "extra": peak - before, "image_f32": h * w * 3 * 4,
+                  "engine": chosen}}))
 """
 
 CASES = [("gauss-s2", "auto"), ("gauss-s8", "auto"), ("sharpen-3x3", "auto"), ("dense-15x15", "auto"),
@@ -73,7 +76,8 @@ def main():
     lines = ["Measured by `python benchmarks/bench_memory.py`: 7680x4320 RGB, peak resident memory beyond what "
              "the process held before the call (result image included), in a fresh process per row. "
              "The float32 image itself is 380 MiB.", "",
-             "| workload | engine asked | ran | input | extra peak MiB | x float32 image |", "|---|---|---|---|---|---|"]
+             "| workload | engine asked | ran | input | extra peak MiB | x float32 image |",
+             "|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(f"| {r['workload']} | {r['algo']} | {r['engine']} | {r['dtype']} | {r['extra'] / 2**20:.0f} "
                      f"| {r['ratio']:.2f} |")

@@ -1,10 +1,11 @@
 """The whole benchmark suite, one command:
 
-    python benchmarks/run_all.py            # engines vs peers (4K), start-up and end-to-end, memory (8K)
-    python benchmarks/run_all.py --quick    # 1080p engines, 3 rounds, fewer start-up runs: a smoke run
+    python benchmarks/run_all.py            # whole jobs vs peers, engines vs peers (4K), big filters, memory
+    python benchmarks/run_all.py --quick    # fewer rounds: a smoke run
 
-Runs bench_engines.py, bench_startup.py and bench_memory.py in turn (each in its own process, so one's
-memory or threads cannot disturb another's) and leaves their tables in benchmarks/results/.
+Runs bench_e2e.py, bench_engines.py, bench_filters.py and bench_memory.py in turn (each in its own
+process, so one's memory or threads cannot disturb another's) and leaves their tables in
+benchmarks/results/.
 fit_planner.py is separate: it rewrites the planner's constants (`--write`), which a benchmark run
 should never do behind your back.
 """
@@ -19,8 +20,9 @@ HERE = Path(__file__).resolve().parent
 def main():
     quick = "--quick" in sys.argv[1:]
     steps = [
+        ["bench_e2e.py"] + (["--rounds", "3"] if quick else ["--cold"]),
         ["bench_engines.py"] + (["--quick"] if quick else []),
-        ["bench_startup.py"] + (["--runs", "3"] if quick else []),
+        ["bench_filters.py"] + (["--rounds", "2"] if quick else []),
         ["bench_memory.py"],
     ]
     failed = []

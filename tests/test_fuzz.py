@@ -29,8 +29,10 @@ from PIL import Image
 
 EXAMPLES = int(os.environ.get("IMGCONV_FUZZ_EXAMPLES", "100"))
 HANG_SECONDS = float(os.environ.get("IMGCONV_FUZZ_TIMEOUT", "60"))
-FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=not os.environ.get("IMGCONV_FUZZ_RANDOM"),
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture])
+FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None,
+                derandomize=not os.environ.get("IMGCONV_FUZZ_RANDOM"),
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                                       HealthCheck.function_scoped_fixture])
 #: Keep decodes small and fast: a random header may claim any size.
 LIMIT = ["--max-pixels", "4000000"]
 COMMANDS = [["blur", "--sigma", "1"], ["box", "--size", "3"], ["sharpen"], ["sobel"], ["emboss"],
@@ -153,7 +155,8 @@ def _seed_files():
 
 
 SEEDS = _seed_files()
-MAGIC = [b"", b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff\xe0", b"II*\x00", b"MM\x00*", b"GIF89a", b"BM", b"RIFF\x00\x00\x00\x00WEBP",
+MAGIC = [b"", b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff\xe0", b"II*\x00", b"MM\x00*", b"GIF89a", b"BM",
+         b"RIFF\x00\x00\x00\x00WEBP",
          b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic", b"\xff\x0a", b"\x00\x00\x00\x0cJXL \r\n\x87\n",
          b"\x00\x00\x00\x1cftypavif\x00\x00\x00\x00avifmif1miaf"]
 

@@ -260,7 +260,8 @@ def test_cmyk_to_png_is_converted_through_its_icc_profile(tmp_path):
 
 
 def _cmyk_profile():
-    for path in ("/usr/share/color/icc/ghostscript/default_cmyk.icc", "/usr/share/color/icc/colord/FOGRA39L_coated.icc"):
+    for path in ("/usr/share/color/icc/ghostscript/default_cmyk.icc",
+                 "/usr/share/color/icc/colord/FOGRA39L_coated.icc"):
         try:
             return open(path, "rb").read()
         except OSError:
