@@ -76,7 +76,7 @@ def convolve(image, kernel, *, algo="auto", border="reflect", cval=0.0, correlat
 
 
 def source_for(image: np.ndarray, padding, border="reflect", cval=0.0) -> Source:
-    """The padded view of an HxWxC image that every engine reads (no copy for float32/uint8/uint16)."""
+    """The padded view of an HxWxC image that every engine reads (no copy for float32 and uint8)."""
     if border not in MODES:
         raise ImgconvError(f"unknown border mode {border!r}; choose from {', '.join(MODES)}")
     if image.dtype.type not in NATIVE_TYPES or (

@@ -92,9 +92,34 @@ def _jit_ready(module) -> float:
 
 
 def plan(kernel, image_shape, algo: str = "auto", correlate: bool = False, threads: int | None = None) -> Plan:
-    """Choose the engine for `kernel` on an image of `image_shape`; `algo` forces one.
+    """Choose the engine for a kernel on an image of a given shape, and how it runs.
 
-    `threads`: the most threads an engine may use (default: every core this process may run on).
+    Parameters
+    ----------
+    kernel : array_like or KernelInfo
+        The 2D kernel (a KernelInfo is used as it is, its SVD computed once).
+    image_shape : tuple
+        (H, W) or (H, W, C).
+    algo : str
+        "auto" for the cheapest engine, or one of imgconv.ALGORITHMS to force it (an ImgconvError says
+        why if it cannot run the kernel).
+    correlate : bool
+        The kernel is a correlation kernel (not flipped).
+    threads : int, optional
+        The most threads an engine may use (default: every core this process may run on).
+
+    Returns
+    -------
+    Plan
+        The engine, runner ("aot", "jit" or "numpy"), threads, the reason, and every engine's
+        estimated seconds from where the process stands (`describe()` prints them).
+
+    Examples
+    --------
+    >>> import imgconv
+    >>> from imgconv.filters import gaussian_kernel
+    >>> imgconv.plan(gaussian_kernel(2.0), (1080, 1920, 3)).algo
+    'separable'
     """
     info = kernel if isinstance(kernel, KernelInfo) else KernelInfo(kernel, correlate=correlate)
     if algo != "auto" and algo not in ENGINES:
