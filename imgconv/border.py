@@ -69,10 +69,11 @@ class Source:
     """A padded image described without building it: the engines' view of "image + border".
 
     `image` is the unpadded HxWxC array as given (float32, or uint8 read straight from the file: engines
-    widen one row at a time, never the whole image; imgconv.convolution converts other types first).  `rows[p]` / `cols[q]` name the image row /
-    column that padded row p / padded column q copies, or -1 where the border is the constant `cval`
-    (see source_index).  Engines read padded rows through these maps (imgconv.engine._rows), so they
-    never branch on the border mode: every mode is just a different pair of index maps, made here.
+    widen one row at a time, never the whole image; imgconv.convolution converts other types first).
+    `rows[p]` / `cols[q]` name the image row / column that padded row p / padded column q copies, or -1
+    where the border is the constant `cval` (see source_index).  Engines read padded rows through these
+    maps (imgconv.engine._rows), so they never branch on the border mode: every mode is just a
+    different pair of index maps, made here.
 
     `cval_row` is one image row filled with cval (in the image's own type), read wherever rows[p] < 0.
     """
