@@ -106,18 +106,20 @@ def run(cmd, env=None) -> tuple[float, float]:
 
 
 def interleaved(contenders: dict, rounds: int, before=None) -> dict:
-    """Time each contender `rounds` times, taking turns; one untimed warm-up run each first."""
-    for name, cmd in contenders.items():
+    """Time each contender (a command, or a (command, environment) pair) `rounds` times, taking turns;
+    one untimed warm-up run each first."""
+    specs = {name: spec if isinstance(spec, tuple) else (spec, None) for name, spec in contenders.items()}
+    for name, spec in specs.items():
         if before:
             before(name)
-        run(cmd)
+        run(*spec)
     times = {name: [] for name in contenders}
     rss = {name: [] for name in contenders}
     for _ in range(rounds):
-        for name, cmd in contenders.items():
+        for name, spec in specs.items():
             if before:
                 before(name)
-            seconds, peak = run(cmd)
+            seconds, peak = run(*spec)
             times[name].append(seconds)
             rss[name].append(peak)
     return {name: {"median_s": statistics.median(t), "min_s": min(t), "max_s": max(t),
@@ -166,6 +168,18 @@ def batch_contenders(imgconv, folder: Path, out: Path, have: dict, scripts: dict
     if have["mogrify"]:
         found["ImageMagick mogrify"] = ["sh", "-c", f"mkdir -p {out}/magick && /usr/bin/mogrify -path {out}/magick "
                                                     f"-blur 0x{SIGMA} -quality 95 {folder}/*.jpg"]
+    return found
+
+
+def ways_contenders(imgconv, src: Path, out: Path) -> dict:
+    """imgconv's auto against every other way this process could have run the job: each engine forced,
+    and the jitted loops instead of the ones compiled at install (IMGCONV_JIT=1)."""
+    base = imgconv + ["blur", str(src), str(out / "ways.jpg"), "--sigma", SIGMA, "--quality", "95", "--overwrite"]
+    found = {"auto": base}
+    for algo in ("separable", "direct", "fft"):
+        found[f"--algo {algo}"] = base + ["--algo", algo]
+    found["jitted loops, 2 threads (IMGCONV_JIT=1)"] = (base + ["--algo", "separable"],
+                                                         dict(os.environ, IMGCONV_JIT="1"))
     return found
 
 
@@ -234,6 +248,12 @@ def markdown(results: dict) -> str:
     lines += table("one 2560x1600 camera JPEG (4 Mpx)", results["4mpx"]) + [""]
     lines += table("one 5120x2880 progressive JPEG (15 Mpx)", results["15mpx"]) + [""]
     lines += table("48 x 4 Mpx JPEGs into a folder", results["batch"]) + [""]
+    for key, title in (("4mpx", "4 Mpx"), ("15mpx", "15 Mpx")):
+        ways = results[f"ways_{key}"]
+        fastest = min(r["median_s"] for r in ways.values())
+        lines += [f"| imgconv, {title}: each way the job could run | median | / fastest |", "|---|---|---|"]
+        lines += [f"| {name} | {r['median_s'] * 1e3:.0f} ms | {r['median_s'] / fastest:.2f} |"
+                  for name, r in ways.items()] + [""]
     lines += [f"imgconv's stages, 4 Mpx: {results['stages_4mpx']}", "",
               f"imgconv's stages, 15 Mpx: {results['stages_15mpx']}", ""]
     if "cold" in results:
@@ -269,6 +289,7 @@ def main(argv=None):
         print(f"== {key}", file=sys.stderr, flush=True)
         results[key] = interleaved(single_file_contenders(imgconv, inputs[key], out, have, scripts), args.rounds)
         results[f"stages_{key}"] = stages(imgconv, inputs[key], out)
+        results[f"ways_{key}"] = interleaved(ways_contenders(imgconv, inputs[key], out), max(3, args.rounds // 2))
     print("== batch", file=sys.stderr, flush=True)
     results["batch"] = interleaved(batch_contenders(imgconv, inputs["folder"], out, have, scripts),
                                    max(3, args.rounds // 2), before=clear_outputs(out))
