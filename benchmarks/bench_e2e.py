@@ -274,7 +274,8 @@ def main(argv=None):
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args(argv)
 
-    imgconv = [shutil.which("imgconv") or sys.exit("imgconv is not installed in this environment")]
+    beside = Path(sys.executable).parent / "imgconv"  # this interpreter's environment's own imgconv
+    imgconv = [str(beside) if beside.exists() else shutil.which("imgconv") or sys.exit("imgconv is not installed")]
     have = peers_available()
     notes = [f"{name} not installed: skipped" for name, ok in have.items() if not ok]
     tmp = Path(tempfile.mkdtemp(prefix="imgconv-e2e-"))
