@@ -1,14 +1,17 @@
 """Whole jobs, as a user runs them: a fresh process that imports, decodes, filters, encodes and writes.
 
-    python benchmarks/bench_e2e.py              # every job, interleaved rounds (a few minutes)
-    python benchmarks/bench_e2e.py --cold       # also a fresh venv: `pip install .`, then the first run
+    python benchmarks/bench_e2e.py              # every job, interleaved rounds (about ten minutes)
     python benchmarks/bench_e2e.py --rounds 3   # a quicker, noisier run
+    python benchmarks/bench_e2e.py --installed  # the imgconv of this environment, no fresh install
+
+imgconv is measured as a user gets it: a new venv and `pip install .` of this checkout (timed), then its
+first run on the 15 Mpx photo and its first batch (nothing compiled or cached yet), then every job.
 
 Jobs (Gaussian blur sigma 2, JPEG quality 95, every tool given the input's chroma subsampling):
   * one 2560x1600 camera photo (4 Mpx), and one 5120x2880 progressive JPEG (15 Mpx) tiled 2x2 from four
     2560x1600 camera photos (a real photo's statistics at a larger size; tiled, not invented);
   * a folder of 48 of the 4 Mpx photos (eight camera photos, six copies each) into another folder;
-  * imgconv's first run after `pip install` in a new venv (--cold), and its first batch there.
+  * imgconv's first run after `pip install` in a new venv, and its first batch there.
 Contenders: `imgconv`, libvips (`vips gaussblur`, Debian's libvips-tools), ImageMagick (`/usr/bin/convert`,
 `/usr/bin/mogrify`), and the Pillow and OpenCV scripts in benchmarks/peers/.  A missing peer is skipped and
 named.  Each contender runs as a whole process, timed from outside (wall time, and peak RSS from GNU time,
@@ -198,16 +201,17 @@ def stages(imgconv, src: Path, out: Path) -> str:
     return " ".join(line.strip() for line in proc.stderr.splitlines() if line.startswith(("time", "engine")))
 
 
-def cold(src: Path, folder: Path, tmp: Path) -> dict:
-    """A new venv, `pip install .` of this checkout, then the first run on the 15 Mpx photo and the first
-    batch, against the same run repeated (warm)."""
+def fresh_install(tmp: Path) -> tuple[list, float]:
+    """A new venv with `pip install .` of this checkout: (the imgconv command, seconds the install took)."""
     venv = tmp / "venv"
     subprocess.run([PY, "-m", "venv", str(venv)], check=True)
-    pip = [str(venv / "bin/python"), "-m", "pip", "install", "-q", str(ROOT)]
     start = time.perf_counter()
-    subprocess.run(pip, check=True)
-    install = time.perf_counter() - start
-    imgconv = [str(venv / "bin/imgconv")]
+    subprocess.run([str(venv / "bin/python"), "-m", "pip", "install", "-q", str(ROOT)], check=True)
+    return [str(venv / "bin/imgconv")], time.perf_counter() - start
+
+
+def cold(imgconv, install_s: float, src: Path, folder: Path, tmp: Path) -> dict:
+    """The first run after install on the 15 Mpx photo and the first batch, against the same repeated."""
     out = tmp / "cold-out"
     out.mkdir()
     first = run(imgconv + ["blur", str(src), str(out / "first.jpg"), "--quality", "95"])
@@ -217,8 +221,8 @@ def cold(src: Path, folder: Path, tmp: Path) -> dict:
     first_batch = run(batch_cmd)
     shutil.rmtree(out / "batch")
     warm_batch = run(batch_cmd)
-    return {"install_s": install, "first_run_s": first[0], "warm_run_s": warm[0], "first_batch_s": first_batch[0],
-            "warm_batch_s": warm_batch[0]}
+    return {"install_s": install_s, "first_run_s": first[0], "warm_run_s": warm[0],
+            "first_batch_s": first_batch[0], "warm_batch_s": warm_batch[0]}
 
 
 def startup(imgconv) -> dict:
@@ -270,12 +274,10 @@ def markdown(results: dict) -> str:
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rounds", type=int, default=7)
-    ap.add_argument("--cold", action="store_true", help="also a fresh venv's first run and first batch")
+    ap.add_argument("--installed", action="store_true", help="time this environment's imgconv, no fresh install")
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args(argv)
 
-    beside = Path(sys.executable).parent / "imgconv"  # this interpreter's environment's own imgconv
-    imgconv = [str(beside) if beside.exists() else shutil.which("imgconv") or sys.exit("imgconv is not installed")]
     have = peers_available()
     notes = [f"{name} not installed: skipped" for name, ok in have.items() if not ok]
     tmp = Path(tempfile.mkdtemp(prefix="imgconv-e2e-"))
@@ -286,6 +288,13 @@ def main(argv=None):
     out.mkdir()
     results = {"machine": f"{os.cpu_count()} cores", "rounds": args.rounds, "notes": notes,
                "load_before": " ".join(f"{x:.1f}" for x in os.getloadavg())}
+    if args.installed:
+        beside = Path(sys.executable).parent / "imgconv"  # this interpreter's environment's own imgconv
+        imgconv = [str(beside) if beside.exists() else shutil.which("imgconv") or sys.exit("no imgconv")]
+    else:
+        print("== fresh venv: pip install .", file=sys.stderr, flush=True)
+        imgconv, install_s = fresh_install(tmp)
+        results["cold"] = cold(imgconv, install_s, inputs["15mpx"], inputs["folder"], tmp)
     for key in ("4mpx", "15mpx"):
         print(f"== {key}", file=sys.stderr, flush=True)
         results[key] = interleaved(single_file_contenders(imgconv, inputs[key], out, have, scripts), args.rounds)
@@ -296,9 +305,6 @@ def main(argv=None):
                                    max(3, args.rounds // 2), before=clear_outputs(out))
     print("== start-up", file=sys.stderr, flush=True)
     results["startup"] = startup(imgconv)
-    if args.cold:
-        print("== fresh venv", file=sys.stderr, flush=True)
-        results["cold"] = cold(inputs["15mpx"], inputs["folder"], tmp)
     results["load_after"] = " ".join(f"{x:.1f}" for x in os.getloadavg())
     text = markdown(results)
     print(text)

@@ -20,7 +20,7 @@ HERE = Path(__file__).resolve().parent
 def main():
     quick = "--quick" in sys.argv[1:]
     steps = [
-        ["bench_e2e.py"] + (["--rounds", "3"] if quick else ["--cold"]),
+        ["bench_e2e.py"] + (["--rounds", "3"] if quick else []),
         ["bench_engines.py"] + (["--quick"] if quick else []),
         ["bench_filters.py"] + (["--rounds", "2"] if quick else []),
         ["bench_memory.py"],

@@ -39,7 +39,25 @@ class CliError(click.ClickException):
         _stderr().print(f"[bold red]imgconv:[/] {escape(self.message)}")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class Commands(click.Group):
+    """The filter commands are made from the registry when asked for: a run builds only its own."""
+
+    def list_commands(self, ctx):
+        from .filters import FILTERS
+
+        return sorted(set(super().list_commands(ctx)) | set(FILTERS))
+
+    def get_command(self, ctx, name):
+        command = super().get_command(ctx, name)
+        if command is None:
+            from .filters import FILTERS
+
+            if name in FILTERS:
+                command = _filter_command(name, FILTERS[name])
+        return command
+
+
+@click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="imgconv")
 def cli():
     """Fast image filters. Every filter is a convolution kernel, run on the engine that suits it best.
@@ -53,17 +71,15 @@ def cli():
     """
 
 
-def _filter_commands():
-    from .filters import FILTERS
+def _filter_command(name, builder) -> click.Command:
+    """`imgconv NAME IN... OUT` for a Filter builder: its own options, then every filter's."""
+    def command(paths, **params):
+        own = {k: params.pop(k) for k in parameter_names(builder)}
+        _run(paths, [_build(builder, own)], params)
 
-    for name, builder in FILTERS.items():
-        def command(paths, _builder=builder, **params):
-            own = {k: params.pop(k) for k in parameter_names(_builder)}
-            _run(paths, [_build(_builder, own)], params)
-
-        command = with_options(builder_options(builder) + COMMON_OPTIONS + BATCH_OPTIONS, command)
-        command = click.argument("paths", nargs=-1, metavar="IN... OUT")(command)
-        cli.command(name=name, help=summary(builder))(command)
+    command = with_options(builder_options(builder) + COMMON_OPTIONS + BATCH_OPTIONS, command)
+    command = click.argument("paths", nargs=-1, metavar="IN... OUT")(command)
+    return click.command(name=name, help=summary(builder))(command)
 
 
 def filter_from_words(words) -> object:
@@ -271,9 +287,6 @@ def warmup():
     with _stderr().status("Compiling the engines' loops for this CPU (once; Numba caches them)...", spinner="dots"):
         rows = run_warmup()
     render(rows, _stdout())
-
-
-_filter_commands()
 
 
 def main():

@@ -27,12 +27,19 @@ ALPHA_FORMATS = {"PNG", "TIFF", "WEBP", "GIF", "AVIF", "HEIF", "JXL", "JPEG2000"
                  "SGI"}
 
 
+#: The common outputs, named without asking Pillow, whose answer loads every one of its plugins (~45 ms).
+COMMON = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".tif": "TIFF", ".tiff": "TIFF", ".webp": "WEBP",
+          ".bmp": "BMP", ".gif": "GIF"}
+
+
 def output_format(path, fmt: str | None = None) -> str:
     """Pillow's format name for an output: `fmt` (e.g. "png", "jpg") if given, else the path's
     extension; standard output ("-") defaults to PNG."""
     if fmt is None and str(path) == "-":
         return "PNG"
     ext = "." + fmt.lower().lstrip(".") if fmt else Path(path).suffix.lower()
+    if ext in COMMON:
+        return COMMON[ext]
     name = plugins.EXTENSIONS.get(ext) or Image.registered_extensions().get(ext)
     if name is None or (name not in Image.SAVE and name not in plugins.FORMATS):
         what = f"unknown --format {fmt!r}" if fmt else f"{path}: unknown output extension {ext or '(none)'!r}"
