@@ -170,8 +170,10 @@ def _run_pool(jobs, filters, options, workers, skip_existing, record) -> None:
 
     Workers start from a fork server (never fork() a process whose thread pools are running) that has
     imported imgconv once, so each starts in milliseconds; each job's options carry its engine threads.
-    A worker that dies (a crash in a codec, the OOM killer) fails only the files it held; the pool is
-    replaced and the batch goes on.
+    A worker that dies (a crash in a codec, the OOM killer) fails only the file it held: a dead worker
+    breaks the whole pool, so the files the pool still held run again one at a time (_run_alone) and
+    only one that kills its worker again fails (one whose output was written meanwhile -- its outcome
+    lost with the pool -- is done, not run twice); the pool is replaced and the batch goes on.
 
     Ctrl-C is this process's to handle: the fork server and the workers start with SIGINT blocked (see
     _sigint_held), so an interrupt neither kills the server halfway through its imports nor a worker
@@ -188,29 +190,33 @@ def _run_pool(jobs, filters, options, workers, skip_existing, record) -> None:
     stop = False
     while not stop:
         pool = ProcessPoolExecutor(workers, mp_context=context)
-        pending = {}
+        pending, before = {}, {}  # before: each job's output as it was when the job was given out
         try:
             while True:
                 while not stop and len(pending) < 2 * workers:
                     job = next(queue, None)
                     if job is None:
                         break
+                    before[job] = _file_state(job.target)
                     with _sigint_held():  # a submit may start the fork server or a worker
                         pending[pool.submit(run_job, job, filters, options, skip_existing)] = job
                 if not pending:
                     return
                 finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-                broken = False
+                broken = any(isinstance(f.exception(), BrokenProcessPool) for f in finished)
+                if broken:  # a worker died: shutting down settles every future the pool held
+                    pool.shutdown(wait=True)
+                    finished = list(pending)
+                held = []  # jobs whose outcome a broken pool lost (which one killed its worker is unknown)
                 for future in finished:
                     job = pending.pop(future)
-                    try:
-                        outcome = future.result()
-                    except BrokenProcessPool:
-                        outcome, broken = _died(job), True
-                    stop = record(outcome) or stop
-                if broken:  # every job the dead pool still held fails with it
-                    for job in pending.values():
-                        stop = record(_died(job)) or stop
+                    if isinstance(future.exception(), BrokenProcessPool):
+                        held.append(job)
+                    else:
+                        stop = record(future.result()) or stop
+                if broken:
+                    stop = _run_alone([(job, before[job]) for job in held], filters, options, skip_existing,
+                                      context, record, stop) or stop
                     break  # start a fresh pool for the rest
         except KeyboardInterrupt:
             for future in pending:
@@ -233,6 +239,39 @@ def _sigint_held():
         yield
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, before)
+
+
+def _file_state(path: str):
+    """What identifies a file's current contents (outputs are renamed into place whole), or None."""
+    try:
+        found = os.stat(path)
+    except OSError:
+        return None
+    return found.st_ino, found.st_size, found.st_mtime_ns
+
+
+def _run_alone(held, filters, options, skip_existing, context, record, stop) -> bool:
+    """Run each (job, its output's state when given out) by itself in a one-worker pool; a job whose
+    worker dies fails.  A job whose output changed meanwhile was done before the pool broke (outputs
+    are written whole or not at all): it is not run twice.  True: stop."""
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    for job, state in held:
+        if stop:  # --fail-fast: the rest are not run, as if never started
+            break
+        if _file_state(job.target) != state:
+            stop = record(Outcome(job, ok=True)) or stop
+            continue
+        with ProcessPoolExecutor(1, mp_context=context) as alone:
+            try:
+                with _sigint_held():  # the worker starts with SIGINT blocked, as in _run_pool
+                    future = alone.submit(run_job, job, filters, options, skip_existing)
+                outcome = future.result()
+            except BrokenProcessPool:
+                outcome = _died(job)
+        stop = record(outcome) or stop
+    return stop
 
 
 def _died(job: Job) -> Outcome:
