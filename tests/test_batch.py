@@ -278,9 +278,15 @@ def test_stdin_to_stdout_pipeline_of_three_commands(tmp_path):
         sharpen_p = subprocess.Popen(imgconv + ["sharpen", "-", "-", "--format", "jpg"], stdin=blur_p.stdout,
                                      stdout=subprocess.PIPE)
         blur_p.stdout.close()
-        sobel_p = subprocess.run(imgconv + ["sobel", "-", str(out)], stdin=sharpen_p.stdout, timeout=300)
-        sharpen_p.stdout.close()
-    assert blur_p.wait(timeout=300) == 0 and sharpen_p.wait(timeout=300) == 0 and sobel_p.returncode == 0
+        try:
+            sobel_p = subprocess.run(imgconv + ["sobel", "-", str(out)], stdin=sharpen_p.stdout, timeout=300)
+            sharpen_p.stdout.close()
+            assert blur_p.wait(timeout=300) == 0 and sharpen_p.wait(timeout=300) == 0 and sobel_p.returncode == 0
+        finally:
+            for proc in (blur_p, sharpen_p):
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait(timeout=60)
     with Image.open(out) as img:
         assert img.mode == "L" and img.size == (600, 400)
 
