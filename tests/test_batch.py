@@ -186,8 +186,8 @@ def test_each_worker_runs_its_engines_on_its_share_of_the_cores(photos, tmp_path
 def test_output_template_through_the_cli(photos, tmp_path):
     (photos / "a" / "bad.jpg").unlink()
     out = tmp_path / "out"
-    result = run("sharpen", photos / "**" / "*.*", "--out-dir", out, "--output-template", "{parent}-{stem}.{filter}{ext}",
-                 "--format", "png")
+    result = run("sharpen", photos / "**" / "*.*", "--out-dir", out,
+                 "--output-template", "{parent}-{stem}.{filter}{ext}", "--format", "png")
     assert result.exit_code == 0, result.output
     assert files_under(out) == ["a/a-p1.sharpen.png", "a/a-p2.sharpen.png", "b/b-q1.sharpen.png"]
     for name, src in [("a/a-p1.sharpen.png", "a/p1.jpg"), ("b/b-q1.sharpen.png", "b/q1.png")]:

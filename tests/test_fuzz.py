@@ -58,6 +58,8 @@ def _print_the_seed():
     if SEED is not None:
         print(REPLAY)
     yield
+
+
 #: Keep decodes small and fast: a random header may claim any size.
 LIMIT = ["--max-pixels", "4000000"]
 COMMANDS = [["blur", "--sigma", "1"], ["box", "--size", "3"], ["sharpen"], ["sobel"], ["emboss"],
