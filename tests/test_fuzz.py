@@ -70,19 +70,30 @@ OUTPUTS = ["png", "jpg", "tif", "webp", "heic", "jxl", "avif"]
 # ------------------------------------------------------------------------------------ the worker side
 
 def _invoke(args, folder):
-    """Run `imgconv ARGS` in this (worker) process; report what a user would see."""
+    """Run `imgconv ARGS` in this (worker) process; report what a user would see -- including what C
+    libraries (libtiff, libpng...) write straight to file descriptor 2, which click's runner cannot see."""
     from click.testing import CliRunner
 
     from imgconv.cli import cli
 
     os.chdir(folder)
-    result = CliRunner().invoke(cli, args, catch_exceptions=True)
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as native:
+        os.dup2(native.fileno(), 2)
+        try:
+            result = CliRunner().invoke(cli, args, catch_exceptions=True)
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        native.seek(0)
+        written = native.read().decode("utf-8", "replace")
     escaped = None
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         import traceback
 
         escaped = "".join(traceback.format_exception(*result.exc_info))
-    return {"exit_code": result.exit_code, "stderr": result.stderr, "stdout": result.stdout, "escaped": escaped}
+    return {"exit_code": result.exit_code, "stderr": written + result.stderr, "stdout": result.stdout,
+            "escaped": escaped}
 
 
 def _warm_up():
