@@ -155,6 +155,27 @@ def test_a_worker_that_dies_fails_only_the_file_it_held(photos, tmp_path):
             assert Path(job.target).read_bytes() == reference[Path(job.source).name].read_bytes()
 
 
+def test_a_file_written_before_its_pool_broke_is_not_run_again(tmp_path):
+    """When a pool breaks, a sibling of the dead worker may have written its output just before its own
+    outcome was lost: re-running it would fail ("already exists") or, with --in-place, filter it twice.
+    A held job whose output changed since it was given out counts as done; the others run again."""
+    import multiprocessing
+
+    from imgconv.batch import _file_state, _run_alone
+    from imgconv.job import Options
+
+    written, again = tmp_path / "written.png", tmp_path / "again.png"
+    state = _file_state(written)
+    written.write_bytes(b"written by the lost job")  # after it was given out
+    held = [(Job(str(tmp_path / "no-such-input.png"), str(written)), state),  # would fail if run
+            (Job(str(SAMPLES / "camera.png"), str(again)), _file_state(again))]
+    outcomes = []
+    stop = _run_alone(held, [blur(1.0)], Options(), False, multiprocessing.get_context("forkserver"),
+                      lambda outcome: outcomes.append(outcome) or False, False)
+    assert not stop and [(o.job, o.ok) for o in outcomes] == [(job, True) for job, _ in held], outcomes
+    assert written.read_bytes() == b"written by the lost job" and Image.open(again).size == (512, 512)
+
+
 @pytest.mark.parametrize("runner", ["pool", "dask"])
 def test_each_worker_runs_its_engines_on_its_share_of_the_cores(photos, tmp_path, monkeypatch, runner):
     """With --jobs 2 every job carries max(1, cores // 2) engine threads, and that is what the engine

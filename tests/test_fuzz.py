@@ -15,7 +15,10 @@ Two ways to run:
   IMGCONV_FUZZ_EXAMPLES sets the cases per test.  The seed is printed with any failure; rerunning with
   IMGCONV_FUZZ_SEED=<that seed> and the same IMGCONV_FUZZ_EXAMPLES replays the same cases.
 
-    IMGCONV_FUZZ_RANDOM=1 IMGCONV_FUZZ_EXAMPLES=5000 python -m pytest tests/test_fuzz.py -q
+    IMGCONV_FUZZ_RANDOM=1 IMGCONV_FUZZ_EXAMPLES=20000 python -m pytest tests/test_fuzz.py -q -o faulthandler_timeout=0
+
+(`-o faulthandler_timeout=0`: such a run takes minutes per test, past the suite's 300 s hang guard; each
+case still has its own, IMGCONV_FUZZ_TIMEOUT.)
 """
 
 import io
