@@ -285,22 +285,32 @@ def test_alpha_to_bmp_is_composited_over_white_with_a_note(tmp_path):
     np.testing.assert_array_equal(np.asarray(Image.open(out)), over_white)
 
 
+def _webp(pixels, path, **params):
+    """Pillow's WebP of `pixels`, decoded."""
+    Image.fromarray(pixels).save(path, "WEBP", **params)
+    return np.asarray(Image.open(path))
+
+
 @pytest.mark.parametrize("quality", [None, 60])
-def test_webp_quality_default_95_and_overridable(rgb, tmp_path, quality):
-    """The WebP written is the one Pillow writes at that quality (and a different quality gives another)."""
+def test_webp_quality_from_a_lossy_input_default_95_and_overridable(tmp_path, quality):
+    """A JPEG input: the WebP written is Pillow's at --quality (default 95), and another quality differs."""
+    src, out = tmp_path / "in.jpg", tmp_path / "out.webp"
+    Image.fromarray(np.random.default_rng(9).integers(0, 256, (24, 32, 3), dtype=np.uint8)).save(src, quality=90)
+    assert run("convolve", src, out, "--kernel", "1", *(["--quality", quality] if quality else [])).exit_code == 0
+    pixels = np.asarray(Image.open(src))
+    got = np.asarray(Image.open(out))
+    np.testing.assert_array_equal(got, _webp(pixels, tmp_path / "reference.webp", quality=quality or 95))
+    assert not np.array_equal(got, _webp(pixels, tmp_path / "other.webp", quality=80))
+
+
+def test_webp_from_a_lossless_input_is_lossless_unless_quality_is_given(rgb, tmp_path):
     path, pixels = rgb
     out = tmp_path / "out.webp"
-    args = ["--quality", quality] if quality else []
-    assert run("convolve", path, out, "--kernel", "1", *args).exit_code == 0
-    got = np.asarray(Image.open(out))
-
-    def webp(q):
-        buffer = tmp_path / f"reference-{q}.webp"
-        Image.fromarray(pixels).save(buffer, "WEBP", quality=q)
-        return np.asarray(Image.open(buffer))
-
-    np.testing.assert_array_equal(got, webp(quality or 95))
-    assert not np.array_equal(got, webp(80))
+    result = run("convolve", path, out, "--kernel", "1", "-v")
+    assert result.exit_code == 0 and "lossless" in result.output
+    np.testing.assert_array_equal(np.asarray(Image.open(out)), pixels)  # every value kept
+    assert run("convolve", path, out, "--kernel", "1", "--quality", "60", "--overwrite").exit_code == 0
+    np.testing.assert_array_equal(np.asarray(Image.open(out)), _webp(pixels, tmp_path / "q60.webp", quality=60))
 
 
 def test_notes_go_to_stderr_when_the_image_goes_to_stdout(tmp_path):
