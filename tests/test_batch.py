@@ -176,6 +176,33 @@ def test_a_file_written_before_its_pool_broke_is_not_run_again(tmp_path):
     assert written.read_bytes() == b"written by the lost job" and Image.open(again).size == (512, 512)
 
 
+def test_a_worker_stopped_by_its_pool_leaves_no_temporary_file(tmp_path):
+    """When a worker dies the pool stops the others with SIGTERM.  Sent in the middle of writing a file
+    through a named temporary file (as where there is no O_TMPFILE), it must leave no temporary file:
+    the worker removes it, then exits."""
+    import signal
+    import subprocess
+    import sys
+    import textwrap
+
+    out = tmp_path / "out"
+    out.mkdir()
+    script = textwrap.dedent(f"""
+        import os, signal
+        from imgconv import batch
+        from imgconv.filters import blur
+        from imgconv.job import Job, Options
+        del os.O_TMPFILE  # write through a named temporary file
+        os.fsync = lambda fd: os.kill(os.getpid(), signal.SIGTERM)  # stopped while the file is written
+        batch._worker_start()
+        job = Job({str(SAMPLES / "camera.png")!r}, {str(out / "x.png")!r})
+        batch._job_in_worker(job, [blur(1.0)], Options(), False)
+    """)
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 128 + signal.SIGTERM, proc.stderr
+    assert files_under(out) == [] and not list(out.iterdir())  # no output, no temporary file
+
+
 @pytest.mark.parametrize("runner", ["pool", "dask"])
 def test_each_worker_runs_its_engines_on_its_share_of_the_cores(photos, tmp_path, monkeypatch, runner):
     """With --jobs 2 every job carries max(1, cores // 2) engine threads, and that is what the engine
