@@ -170,8 +170,12 @@ def _run_pool(jobs, filters, options, workers, skip_existing, record) -> None:
 
     Workers start from a fork server (never fork() a process whose thread pools are running) that has
     imported imgconv once, so each starts in milliseconds; each job's options carry its engine threads.
-    A worker that dies (a crash in a codec, the OOM killer) fails only the files it held; the pool is
-    replaced and the batch goes on.
+    A worker that dies (a crash in a codec, the OOM killer) fails only the file it held: a dead worker
+    breaks the whole pool, so the files the pool still held run again one at a time (_run_alone) and
+    only one that kills its worker again fails (one whose output was written meanwhile -- its outcome
+    lost with the pool -- is done, not run twice); the pool is replaced and the batch goes on.  The
+    pool stops its other workers with SIGTERM, which ends the file in progress as an error would
+    (_worker_start): its temporary file is removed.
 
     Ctrl-C is this process's to handle: the fork server and the workers start with SIGINT blocked (see
     _sigint_held), so an interrupt neither kills the server halfway through its imports nor a worker
@@ -187,30 +191,34 @@ def _run_pool(jobs, filters, options, workers, skip_existing, record) -> None:
     queue = iter(jobs)
     stop = False
     while not stop:
-        pool = ProcessPoolExecutor(workers, mp_context=context)
-        pending = {}
+        pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_start)
+        pending, before = {}, {}  # before: each job's output as it was when the job was given out
         try:
             while True:
                 while not stop and len(pending) < 2 * workers:
                     job = next(queue, None)
                     if job is None:
                         break
+                    before[job] = _file_state(job.target)
                     with _sigint_held():  # a submit may start the fork server or a worker
-                        pending[pool.submit(run_job, job, filters, options, skip_existing)] = job
+                        pending[pool.submit(_job_in_worker, job, filters, options, skip_existing)] = job
                 if not pending:
                     return
                 finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-                broken = False
+                broken = any(isinstance(f.exception(), BrokenProcessPool) for f in finished)
+                if broken:  # a worker died: shutting down settles every future the pool held
+                    pool.shutdown(wait=True)
+                    finished = list(pending)
+                held = []  # jobs whose outcome a broken pool lost (which one killed its worker is unknown)
                 for future in finished:
                     job = pending.pop(future)
-                    try:
-                        outcome = future.result()
-                    except BrokenProcessPool:
-                        outcome, broken = _died(job), True
-                    stop = record(outcome) or stop
-                if broken:  # every job the dead pool still held fails with it
-                    for job in pending.values():
-                        stop = record(_died(job)) or stop
+                    if isinstance(future.exception(), BrokenProcessPool):
+                        held.append(job)
+                    else:
+                        stop = record(future.result()) or stop
+                if broken:
+                    stop = _run_alone([(job, before[job]) for job in held], filters, options, skip_existing,
+                                      context, record, stop) or stop
                     break  # start a fresh pool for the rest
         except KeyboardInterrupt:
             for future in pending:
@@ -233,6 +241,69 @@ def _sigint_held():
         yield
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, before)
+
+
+#: In a worker: a job is running (a SIGTERM then unwinds it before the worker exits).
+_in_job = False
+
+
+def _worker_start() -> None:
+    """Worker initializer.  When a worker dies, the pool stops the others with SIGTERM; by default that
+    kills a worker halfway through writing a file, leaving its temporary file behind where the system
+    offers no unnamed one (O_TMPFILE).  Here SIGTERM ends the job in progress as an error would --
+    atomic writes remove their temporary file -- and then the worker exits."""
+    signal.signal(signal.SIGTERM, _on_sigterm)
+
+
+def _on_sigterm(signum, frame) -> None:
+    if _in_job:
+        raise SystemExit(128 + signum)  # unwound through the job's clean-ups, then _job_in_worker exits
+    os._exit(128 + signum)
+
+
+def _job_in_worker(job, filters, options, skip_existing) -> Outcome:
+    """run_job in a pool worker (see _worker_start)."""
+    global _in_job
+    _in_job = True
+    try:
+        return run_job(job, filters, options, skip_existing)
+    except SystemExit as stopped:
+        os._exit(stopped.code if isinstance(stopped.code, int) else 1)
+    finally:
+        _in_job = False
+
+
+def _file_state(path: str):
+    """What identifies a file's current contents (outputs are renamed into place whole), or None."""
+    try:
+        found = os.stat(path)
+    except OSError:
+        return None
+    return found.st_ino, found.st_size, found.st_mtime_ns
+
+
+def _run_alone(held, filters, options, skip_existing, context, record, stop) -> bool:
+    """Run each (job, its output's state when given out) by itself in a one-worker pool; a job whose
+    worker dies fails.  A job whose output changed meanwhile was done before the pool broke (outputs
+    are written whole or not at all): it is not run twice.  True: stop."""
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    for job, state in held:
+        if stop:  # --fail-fast: the rest are not run, as if never started
+            break
+        if _file_state(job.target) != state:
+            stop = record(Outcome(job, ok=True)) or stop
+            continue
+        with ProcessPoolExecutor(1, mp_context=context, initializer=_worker_start) as alone:
+            try:
+                with _sigint_held():  # the worker starts with SIGINT blocked, as in _run_pool
+                    future = alone.submit(_job_in_worker, job, filters, options, skip_existing)
+                outcome = future.result()
+            except BrokenProcessPool:
+                outcome = _died(job)
+        stop = record(outcome) or stop
+    return stop
 
 
 def _died(job: Job) -> Outcome:

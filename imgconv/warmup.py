@@ -22,8 +22,10 @@ def _compile(job) -> tuple:
     import numpy as np
 
     from .convolution import run_plan
+    from .engine import engine
     from .engine.planner import plan
     from .filters import box_kernel, gaussian_kernel, sharpen_kernel
+    from .kernel import KernelInfo
 
     algo, image_type, result_type = job
     start = time.perf_counter()
@@ -31,10 +33,16 @@ def _compile(job) -> tuple:
         from .engine.pointwise import luma
 
         luma(np.zeros((4, 4, 4), image_type)[..., :3], (0.299, 0.587, 0.114), runner="jit")
+    elif algo == "srgb":  # linear light encoded back to sRGB (imgconv.srgb)
+        from .engine.pointwise import encode
+
+        encode(np.zeros((4, 4, 3), np.float32), np.linspace(0, 1, 5, dtype=np.float32), 1.0, runner="jit")
     else:
-        kernel = {"direct": sharpen_kernel(1.0), "separable": gaussian_kernel(1.0), "sat": box_kernel(3)}[algo]
-        chosen = dataclasses.replace(plan(kernel, (8, 8, 3), algo=algo), runner="jit", threads=1)
-        run_plan(chosen, np.zeros((8, 8, 3), image_type), dtype=np.dtype(result_type))
+        # the first of a few kernels this engine can run (every engine of the registry runs one of them)
+        kernel = next(k for k in (sharpen_kernel(1.0), gaussian_kernel(1.0), box_kernel(9))
+                      if engine(algo).why_not(KernelInfo(k)) is None)
+        chosen = dataclasses.replace(plan(kernel, (16, 16, 3), algo=algo), runner="jit", threads=1)
+        run_plan(chosen, np.zeros((16, 16, 3), image_type), dtype=np.dtype(result_type))
     return job, time.perf_counter() - start
 
 
@@ -42,7 +50,8 @@ def jobs() -> list[tuple[str, str, str]]:
     from .engine import ENGINES, engine
 
     numba = [name for name in ENGINES if engine(name).NUMBA]
-    return [(a, i, r) for a in numba for i, r in TYPES] + [("luma", t, "float32") for t in ("uint8", "float32")]
+    return ([(a, i, r) for a in numba for i, r in TYPES] + [("luma", t, "float32") for t in ("uint8", "float32")]
+            + [("srgb", "float32", "float32")])
 
 
 def warmup(processes: int = 2) -> list[tuple[str, str, str, float]]:

@@ -10,7 +10,8 @@ Layout of this file:
   * tiny images (1x1 and a few pixels) with kernels larger than the image, and very large kernels
     whose padding is many times the image (against conftest.padded_oracle, see its docstring);
   * engines agree with each other; separable on rank-2/3 kernels; the errors a forced engine raises;
-  * engine internals that only show on some shapes (im2col blocks, direct's row blocks, views);
+  * engine internals that only show on some shapes (FFT overlap-save blocks, im2col blocks, direct's
+    row blocks, views);
   * convolve's dtype= (integer results, rounded and clipped) and out= (including out=image).
 """
 
@@ -320,6 +321,29 @@ def test_wide_rows_and_non_contiguous_views(rng, algo):
     view = random_image(rng, (23, 62, 4), "float32")[:, ::2, ::-1]
     np.testing.assert_allclose(imgconv.convolve(view, kernel, algo=algo, border="reflect"),
                                oracle(view, kernel, border="reflect"), rtol=0, atol=tolerance(view, kernel))
+
+
+@pytest.mark.parametrize("correlate", [False, True], ids=["convolve", "correlate"])
+@pytest.mark.parametrize("border", BORDERS)
+@pytest.mark.parametrize("kshape", [(7, 5), (4, 6), (21, 3)], ids=shape_id)
+def test_fft_over_several_overlap_save_blocks(rng, kshape, border, correlate):
+    """An image several of the FFT's overlap-save blocks tall (the last one partial), on 1 and 3 threads:
+    every block boundary must match scipy on every border mode (odd, even and tall kernels)."""
+    from imgconv.engine.fft import block_shape
+
+    height, width = 150, 37
+    step, _, _ = block_shape(height, width, *kshape)
+    assert height // step >= 2 and height % step, "the image must span at least 3 blocks, the last partial"
+    kernel = rng.standard_normal(kshape)
+    for layout, dtype in (("grey", "float32"), ("rgb", "uint8")):
+        image = random_image(rng, (height, width) + LAYOUTS[layout], dtype)
+        cval = cval_for(dtype)
+        want = oracle(image, kernel, border=border, cval=cval, correlate=correlate)
+        for threads in (1, 3):
+            got = imgconv.convolve(image, kernel, algo="fft", border=border, cval=cval, correlate=correlate,
+                                   threads=threads)
+            np.testing.assert_allclose(got, want, rtol=0, atol=tolerance(np.maximum(image, cval), kernel),
+                                       err_msg=f"{layout}/{dtype}, {threads} thread(s)")
 
 
 @pytest.mark.parametrize("block_bytes", [1, 31 * 3 * 12 * 4 * 5], ids=["one-row-blocks", "five-row-blocks"])

@@ -8,12 +8,22 @@ Each case runs the real click command (CliRunner) in a separate worker process, 
 decoder (a dead worker) or a hang (no answer within HANG_SECONDS) is caught and reported as a failure
 instead of taking the test run down.
 
-How many cases: IMGCONV_FUZZ_EXAMPLES per test (default 100, three tests, so 300 in the normal suite).
-The big run:  IMGCONV_FUZZ_EXAMPLES=2000 python -m pytest tests/test_fuzz.py -q
+Two ways to run:
+
+* CI (the default): the same 100 derandomised cases per test (300 in all) on every run, fast and stable.
+* Exploring: IMGCONV_FUZZ_RANDOM=1 draws a fresh random seed (IMGCONV_FUZZ_SEED=N uses seed N), and
+  IMGCONV_FUZZ_EXAMPLES sets the cases per test.  The seed is printed with any failure; rerunning with
+  IMGCONV_FUZZ_SEED=<that seed> and the same IMGCONV_FUZZ_EXAMPLES replays the same cases.
+
+    IMGCONV_FUZZ_RANDOM=1 IMGCONV_FUZZ_EXAMPLES=20000 python -m pytest tests/test_fuzz.py -q -o faulthandler_timeout=0
+
+(`-o faulthandler_timeout=0`: such a run takes minutes per test, past the suite's 300 s hang guard; each
+case still has its own, IMGCONV_FUZZ_TIMEOUT.)
 """
 
 import io
 import os
+import random
 import tempfile
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -23,16 +33,36 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 from PIL import Image
 
 EXAMPLES = int(os.environ.get("IMGCONV_FUZZ_EXAMPLES", "100"))
 HANG_SECONDS = float(os.environ.get("IMGCONV_FUZZ_TIMEOUT", "60"))
-FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None,
-                derandomize=not os.environ.get("IMGCONV_FUZZ_RANDOM"),
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                       HealthCheck.function_scoped_fixture])
+#: None: CI's fixed derandomised cases; else the seed of a randomised run (printed with any failure).
+SEED = (int(os.environ["IMGCONV_FUZZ_SEED"]) if os.environ.get("IMGCONV_FUZZ_SEED")
+        else random.SystemRandom().randrange(2**32) if os.environ.get("IMGCONV_FUZZ_RANDOM") else None)
+REPLAY = "" if SEED is None else (f"randomised fuzz run, seed {SEED}: replay it with "
+                                  f"IMGCONV_FUZZ_SEED={SEED} IMGCONV_FUZZ_EXAMPLES={EXAMPLES}")
+_SETTINGS = settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=SEED is None,
+                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                                            HealthCheck.function_scoped_fixture])
+
+
+def FUZZ(test):
+    """The settings above, and the seed of a randomised run."""
+    test = _SETTINGS(test)
+    return test if SEED is None else seed(SEED)(test)
+
+
+@pytest.fixture(autouse=True)
+def _print_the_seed():
+    """pytest shows a failed test's captured output: the seed that replays it."""
+    if SEED is not None:
+        print(REPLAY)
+    yield
+
+
 #: Keep decodes small and fast: a random header may claim any size.
 LIMIT = ["--max-pixels", "4000000"]
 COMMANDS = [["blur", "--sigma", "1"], ["box", "--size", "3"], ["sharpen"], ["sobel"], ["emboss"],
@@ -43,19 +73,30 @@ OUTPUTS = ["png", "jpg", "tif", "webp", "heic", "jxl", "avif"]
 # ------------------------------------------------------------------------------------ the worker side
 
 def _invoke(args, folder):
-    """Run `imgconv ARGS` in this (worker) process; report what a user would see."""
+    """Run `imgconv ARGS` in this (worker) process; report what a user would see -- including what C
+    libraries (libtiff, libpng...) write straight to file descriptor 2, which click's runner cannot see."""
     from click.testing import CliRunner
 
     from imgconv.cli import cli
 
     os.chdir(folder)
-    result = CliRunner().invoke(cli, args, catch_exceptions=True)
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as native:
+        os.dup2(native.fileno(), 2)
+        try:
+            result = CliRunner().invoke(cli, args, catch_exceptions=True)
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        native.seek(0)
+        written = native.read().decode("utf-8", "replace")
     escaped = None
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         import traceback
 
         escaped = "".join(traceback.format_exception(*result.exc_info))
-    return {"exit_code": result.exit_code, "stderr": result.stderr, "stdout": result.stdout, "escaped": escaped}
+    return {"exit_code": result.exit_code, "stderr": written + result.stderr, "stdout": result.stdout,
+            "escaped": escaped}
 
 
 def _warm_up():
@@ -76,10 +117,10 @@ class Worker:
             return future.result(timeout=HANG_SECONDS)
         except FutureTimeout:
             self.kill()
-            pytest.fail(f"imgconv {' '.join(map(str, args))}: no answer in {HANG_SECONDS} s (a hang)")
+            pytest.fail(f"imgconv {' '.join(map(str, args))}: no answer in {HANG_SECONDS} s (a hang)\n{REPLAY}")
         except BrokenProcessPool:
             self.pool = None
-            pytest.fail(f"imgconv {' '.join(map(str, args))}: the process died (a crash)")
+            pytest.fail(f"imgconv {' '.join(map(str, args))}: the process died (a crash)\n{REPLAY}")
 
     def kill(self):
         if self.pool is not None:
@@ -166,7 +207,7 @@ def check(worker, args, folder, inputs, output):
     from imgconv.io import load
 
     outcome = worker.run(args, folder)
-    shown = f"imgconv {' '.join(map(str, args))}\n{outcome['stderr']}"
+    shown = f"imgconv {' '.join(map(str, args))}\n{outcome['stderr']}\n{REPLAY}"
     assert outcome["escaped"] is None, f"an exception escaped:\n{outcome['escaped']}\n{shown}"
     assert "Traceback" not in outcome["stderr"] + outcome["stdout"], shown
     assert outcome["exit_code"] in (0, 1, 2), shown

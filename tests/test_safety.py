@@ -1,7 +1,9 @@
 """Safety: never overwrite an input, never leave a partial output or a stray temporary file.
 
-Permission tests need an unprivileged user: as root (as in CI) the CLI is run as `nobody` in a
-subprocess; as anyone else, plain chmod does it.
+Permission tests need the kernel to refuse a read or a write.  As an unprivileged user the file or
+folder is really chmod-ed; as root (as in CI), whom chmod does not stop, the call imgconv makes
+(`open` in imgconv.io.reading, `os.open` for the write) is replaced in this process by one raising
+the PermissionError the kernel would raise, and the CLI runs in-process (click's CliRunner).
 """
 
 import errno
