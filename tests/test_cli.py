@@ -269,8 +269,6 @@ def test_16_bits_to_jpeg_is_rounded_to_8_bits_with_a_note(tmp_path):
     np.testing.assert_array_equal(np.asarray(Image.open(out)), np.asarray(Image.open(reference)))
 
 
-@pytest.mark.xfail(strict=True, reason="imgconv/io/writing.py _flatten: Image.new('RGB', size, 255) is red "
-                                       "(255, 0, 0), not white: alpha is composited over red")
 def test_alpha_to_bmp_is_composited_over_white_with_a_note(tmp_path):
     """Composited over white (exact integer arithmetic here), and a note."""
     rgba = SAMPLES / "coffee_rgba.png"

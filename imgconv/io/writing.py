@@ -143,7 +143,7 @@ def _to_pillow(pixels: np.ndarray, alpha: bool, cmyk: bool) -> Image.Image:
 
 def _flatten(image: Image.Image) -> Image.Image:
     """Composite an image with alpha over white (for formats that hold no alpha)."""
-    base = Image.new(image.mode[:-1], image.size, 255)
+    base = Image.new(image.mode[:-1], image.size, "white")
     base.paste(image.convert(image.mode[:-1]), mask=image.getchannel("A"))
     return base
 
