@@ -22,6 +22,8 @@ its ring with k1-1 rows.
 import numpy as np
 
 from ..border import Source
+from . import _fixed
+from ._fixed import store_clamped, store_scaled, u8_entry
 from ._rows import CHUNK, comb1, comb2, comb4, comb8, fetch_row, out_limits, store
 from .loops import loop
 from .shapes import values
@@ -35,6 +37,8 @@ NUMBA = True
 THREADED = True
 #: combine codes for fill_rows: write every kernel's response, or sqrt(sum of squares) * scale.
 STACK, MAGNITUDE = 0, 1
+#: int16 values per block of the integer loop (8 KiB, in L1).
+INT_CHUNK = 4096
 
 
 @loop
@@ -124,6 +128,35 @@ def fill_rows(first, end, image2d, cval_row, rows, cols, left, channels, cval, k
                     store(acc[k, :n], out[k, i, start : start + n], lo, hi, rounding)
 
 
+@u8_entry("void(intp, intp, {image}[:, ::1], {image}[::1], intp[::1], intp[::1], intp, intp, i2, intp, "
+          "intp[::1], intp[::1], i2[::1], intp, b1, f4, {result}[:, ::1])")
+def fill_rows_int(first, end, image2d, cval_row, rows, cols, left, channels, cval, k1, tap_u, tap_off, tap_w, count,
+                  unit, scale, out):
+    """Output rows first .. end-1 of a uint8 image into uint8 for an integer kernel times `scale`
+    (imgconv.engine._fixed.integer_taps): the same loop nest as fill_rows on a ring of int16 rows, the
+    sums exact in int16 (16 values per 256-bit multiply-add), then clipped (`unit`: the scale is 1) or
+    scaled in float32 and rounded."""
+    if first >= end:
+        return
+    span = out.shape[1]
+    padded_span = cols.shape[0] * channels
+    ring = np.empty((k1, padded_span), np.int16)
+    acc = np.empty(INT_CHUNK, np.int16)
+    for p in range(first, first + k1 - 1):
+        fetch_row(image2d, cval_row, rows, cols, left, channels, cval, p, ring[p % k1])
+    for i in range(first, end):
+        p = i + k1 - 1
+        fetch_row(image2d, cval_row, rows, cols, left, channels, cval, p, ring[p % k1])
+        row_out = out[i]
+        for start in range(0, span, INT_CHUNK):
+            n = min(INT_CHUNK, span - start)
+            _correlate_block(ring, i, k1, tap_u, tap_off, tap_w, count, start, acc[:n])
+            if unit:
+                store_clamped(acc[:n], row_out[start : start + n])
+            else:
+                store_scaled(acc[:n], scale, row_out[start : start + n])
+
+
 def tap_tables(taps_list, channels: int):
     """Per kernel, its non-zero taps as (row u, offset v*channels, weight) tables padded to one length."""
     entries = [[(u, v * channels, w) for (u, v), w in np.ndenumerate(t) if w != 0.0] for t in taps_list]
@@ -161,8 +194,25 @@ def _launch(src: Source, plan, taps_list, combine, scale, out3d):
              np.float32(scale), lo, hi, rounding, out3d)
 
 
+def integer(src: Source, plan, out: np.ndarray):
+    """The kernel as exact 16-bit integers (imgconv.engine._fixed.IntegerTaps) when this run can use them:
+    a uint8 image (and constant border value) into a uint8 result, an integer kernel times one scale."""
+    if src.image.dtype != np.uint8 or out.dtype != np.uint8:
+        return None
+    return _fixed.integer_taps(plan.kernel.taps)
+
+
 def run(src: Source, plan, out: np.ndarray) -> None:
     """Fill `out` (HxWxC, float32 or an integer type) from `src` (an imgconv.border.Source)."""
+    fixed = integer(src, plan, out)
+    if fixed is not None:
+        tap_u, tap_off, tap_w, counts = tap_tables([fixed.weights], src.image.shape[2])
+        height = out.shape[0]
+        function = plan.loop(fill_rows_int, src.image.dtype, out.dtype)
+        run_rows(function, height, plan.threads, src.image2d, src.cval_row, src.rows, src.cols, src.left,
+                 src.image.shape[2], np.int16(round(src.cval)), fixed.weights.shape[0], tap_u[0], tap_off[0],
+                 tap_w[0].astype(np.int16), counts[0], fixed.unit, np.float32(fixed.scale), out.reshape(height, -1))
+        return
     _launch(src, plan, [plan.kernel.taps], STACK, 1.0, out.reshape(1, out.shape[0], -1))
 
 
