@@ -121,9 +121,10 @@ def _dot_pairs_py(acc, first, buf, offsets, weights, npairs, nblocks):
 
 
 def _dot_pairs_round_py(out, at, buf, offsets, weights, npairs, nblocks, half, shift):
-    """out[at + m] = (sum + half) >> shift as int16 (the int32 sum wrapping), for m < nblocks * BLOCK."""
+    """out[at + m] = (sum + half) >> shift as int16 (the int32 sum wrapping), for m < nblocks * BLOCK.
+    Callers keep the result within int16 (the x86 loop saturates, the portable one wraps)."""
     total = _wrap32(_pair_sums(buf, offsets, weights, npairs, nblocks)).astype(np.int64)
-    out[at : at + nblocks * BLOCK] = _wrap32((total + half) >> shift).astype(np.int16)
+    out[at : at + nblocks * BLOCK] = (_wrap32(total + half).astype(np.int64) >> shift).astype(np.int16)
 
 
 def _dot_pairs_scale_py(out, at, buf, offsets, weights, npairs, nblocks, scale):
@@ -209,6 +210,20 @@ def _build(epilogue: str):
             zero8, white8 = ir.Constant(v8, [0] * LANES), ir.Constant(v8, [WHITE] * LANES)
         zero = ir.Constant(v8, None)
         slots = [cgutils.alloca_once(builder, v8) for _ in range(UNROLL)]
+        v8i16, v4i64, v32i8 = ir.VectorType(i16, LANES), ir.VectorType(i64, 4), ir.VectorType(i8, 4 * LANES)
+        if native:
+            def x86(name, result, *args):
+                return cgutils.get_or_insert_function(builder.module, ir.FunctionType(result, list(args)), name)
+            packssdw = x86("llvm.x86.avx2.packssdw", v16, v8, v8)
+            packuswb = x86("llvm.x86.avx2.packuswb", v32i8, v16, v16)
+            cvtps2dq = x86("llvm.x86.avx.cvt.ps2dq.256", v8, ir.VectorType(f32, LANES))
+            # the packs work within 128-bit halves: these shuffles put the groups of 4 values back in order
+            order_d = ir.Constant(v8, [0, 4, 1, 5, 2, 6, 3, 7])
+            order_q = ir.Constant(ir.VectorType(i32, 4), [0, 2, 1, 3])
+
+        def vector_at(block_start, offset, vector_type):
+            where = builder.gep(outp, [builder.add(block_start, ir.Constant(i64, offset))])
+            return builder.bitcast(where, vector_type.as_pointer())
         with cgutils.for_range(builder, nblocks_v) as block:
             base = builder.mul(block.index, ir.Constant(i64, BLOCK))
             for k in range(UNROLL):
@@ -229,21 +244,39 @@ def _build(epilogue: str):
                     where = builder.gep(bufp, [builder.add(first_value, ir.Constant(i64, 2 * LANES * k))])
                     data = builder.load(builder.bitcast(where, v16.as_pointer()), align=2)
                     builder.store(builder.add(builder.load(slots[k]), madd(data, wvec)), slots[k])
-            for k in range(UNROLL):
-                total = builder.load(slots[k])
-                where = builder.gep(outp, [builder.add(base, ir.Constant(i64, k * LANES))])
-                if epilogue == "acc":
-                    builder.store(total, builder.bitcast(where, v8.as_pointer()), align=4)
-                elif epilogue == "round":
-                    value = builder.trunc(builder.ashr(builder.add(total, half), shift), ir.VectorType(i16, LANES))
-                    builder.store(value, builder.bitcast(where, ir.VectorType(i16, LANES).as_pointer()), align=2)
+            totals = [builder.load(slot) for slot in slots]
+            if epilogue == "acc":
+                for k, total in enumerate(totals):
+                    builder.store(total, vector_at(base, k * LANES, v8), align=4)
+            elif epilogue == "round":
+                rounded = [builder.ashr(builder.add(total, half), shift) for total in totals]
+                if native:  # two vectors per saturating pack (exact: the values fit int16), lanes put back in order
+                    for k in range(0, UNROLL, 2):
+                        both = builder.call(packssdw, [rounded[k], rounded[k + 1]])
+                        quads = builder.bitcast(both, v4i64)
+                        both = builder.bitcast(builder.shuffle_vector(quads, quads, order_q), v16)
+                        builder.store(both, vector_at(base, k * LANES, v16), align=2)
                 else:
-                    y = builder.call(roundeven, [builder.fmul(builder.sitofp(total, v8f), scale)])
-                    value = builder.fptosi(y, v8)
-                    value = builder.select(builder.icmp_signed("<", value, zero8), zero8, value)
-                    value = builder.select(builder.icmp_signed(">", value, white8), white8, value)
-                    value = builder.trunc(value, ir.VectorType(i8, LANES))
-                    builder.store(value, builder.bitcast(where, ir.VectorType(i8, LANES).as_pointer()), align=1)
+                    for k, value in enumerate(rounded):
+                        builder.store(builder.trunc(value, v8i16), vector_at(base, k * LANES, v8i16), align=2)
+            else:
+                scaled = [builder.fmul(builder.sitofp(total, v8f), scale) for total in totals]
+                if native:  # rounded to nearest even by the conversion; packs saturate: clip to 0..255 for free
+                    values = [builder.call(cvtps2dq, [y]) for y in scaled]
+                    for k in range(0, UNROLL, 4):
+                        low = builder.call(packssdw, [values[k], values[k + 1]])
+                        high = builder.call(packssdw, [values[k + 2], values[k + 3]])
+                        bytes32 = builder.call(packuswb, [low, high])
+                        words = builder.bitcast(bytes32, v8)
+                        bytes32 = builder.shuffle_vector(words, words, order_d)
+                        builder.store(bytes32, vector_at(base, k * LANES, v8), align=1)
+                else:
+                    for k, y in enumerate(scaled):
+                        value = builder.fptosi(builder.call(roundeven, [y]), v8)
+                        value = builder.select(builder.icmp_signed("<", value, zero8), zero8, value)
+                        value = builder.select(builder.icmp_signed(">", value, white8), white8, value)
+                        value = builder.trunc(value, ir.VectorType(i8, LANES))
+                        builder.store(value, vector_at(base, k * LANES, ir.VectorType(i8, LANES)), align=1)
         return context.get_dummy_value()
 
     def typed(out, buf, offsets, weights):

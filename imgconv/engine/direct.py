@@ -24,7 +24,7 @@ import numpy as np
 from ..border import Source
 from . import _fixed
 from ._fixed import store_clamped, store_scaled, u8_entry
-from ._rows import CHUNK, comb1, comb2, comb4, comb8, fetch_row, out_limits, store
+from ._rows import CHUNK, comb1_at, comb2_at, comb4_at, comb8_at, fetch_row, out_limits, store
 from .loops import loop
 from .shapes import values
 from .threads import run_rows
@@ -42,46 +42,36 @@ INT_CHUNK = 4096
 
 
 @loop
-def _tap(ring, i, k1, tap_u, tap_off, j, start, n):
-    """The n ring values tap j reads for outputs start .. start+n-1 of output row i."""
-    a = start + tap_off[j]
-    return ring[(i + tap_u[j]) % k1][a : a + n]
-
-
-@loop
-def _correlate_block(ring, i, k1, tap_u, tap_off, tap_w, count, start, acc):
-    """acc = sum over the kernel's `count` non-zero taps of weight * shifted ring row (eight, four, two
-    or one taps per sweep over acc; the first sweep assigns)."""
-    n = acc.shape[0]
+def _correlate_block(ring, i, k1, tap_u, tap_off, tap_w, count, start, acc, at, n):
+    """acc[at : at + n] = sum over the kernel's `count` non-zero taps of weight * shifted ring row, for
+    outputs start .. start+n-1 of output row i (eight, four, two or one taps per sweep over acc; the
+    first sweep assigns).  Taps are read as (ring row, offset) pairs: no views in the loop nest."""
     if count == 0:
-        acc[:] = 0.0
+        for m in range(n):
+            acc[at + m] = 0
         return
     j = 0
     while j + 8 <= count:
-        comb8(acc, j == 0, _tap(ring, i, k1, tap_u, tap_off, j, start, n),
-              _tap(ring, i, k1, tap_u, tap_off, j + 1, start, n),
-              _tap(ring, i, k1, tap_u, tap_off, j + 2, start, n),
-              _tap(ring, i, k1, tap_u, tap_off, j + 3, start, n),
-              _tap(ring, i, k1, tap_u, tap_off, j + 4, start, n),
-              _tap(ring, i, k1, tap_u, tap_off, j + 5, start, n),
-              _tap(ring, i, k1, tap_u, tap_off, j + 6, start, n),
-              _tap(ring, i, k1, tap_u, tap_off, j + 7, start, n),
-              tap_w[j], tap_w[j + 1], tap_w[j + 2], tap_w[j + 3],
-              tap_w[j + 4], tap_w[j + 5], tap_w[j + 6], tap_w[j + 7])
+        comb8_at(acc, at, n, j == 0, ring,
+                 (i + tap_u[j]) % k1, start + tap_off[j], (i + tap_u[j + 1]) % k1, start + tap_off[j + 1],
+                 (i + tap_u[j + 2]) % k1, start + tap_off[j + 2], (i + tap_u[j + 3]) % k1, start + tap_off[j + 3],
+                 (i + tap_u[j + 4]) % k1, start + tap_off[j + 4], (i + tap_u[j + 5]) % k1, start + tap_off[j + 5],
+                 (i + tap_u[j + 6]) % k1, start + tap_off[j + 6], (i + tap_u[j + 7]) % k1, start + tap_off[j + 7],
+                 tap_w[j], tap_w[j + 1], tap_w[j + 2], tap_w[j + 3],
+                 tap_w[j + 4], tap_w[j + 5], tap_w[j + 6], tap_w[j + 7])
         j += 8
     if j + 4 <= count:
-        comb4(acc, j == 0, _tap(ring, i, k1, tap_u, tap_off, j, start, n),
-              _tap(ring, i, k1, tap_u, tap_off, j + 1, start, n),
-              _tap(ring, i, k1, tap_u, tap_off, j + 2, start, n),
-              _tap(ring, i, k1, tap_u, tap_off, j + 3, start, n),
-              tap_w[j], tap_w[j + 1], tap_w[j + 2], tap_w[j + 3])
+        comb4_at(acc, at, n, j == 0, ring,
+                 (i + tap_u[j]) % k1, start + tap_off[j], (i + tap_u[j + 1]) % k1, start + tap_off[j + 1],
+                 (i + tap_u[j + 2]) % k1, start + tap_off[j + 2], (i + tap_u[j + 3]) % k1, start + tap_off[j + 3],
+                 tap_w[j], tap_w[j + 1], tap_w[j + 2], tap_w[j + 3])
         j += 4
     if j + 2 <= count:
-        comb2(acc, j == 0, _tap(ring, i, k1, tap_u, tap_off, j, start, n),
-              _tap(ring, i, k1, tap_u, tap_off, j + 1, start, n), tap_w[j], tap_w[j + 1])
+        comb2_at(acc, at, n, j == 0, ring, (i + tap_u[j]) % k1, start + tap_off[j],
+                 (i + tap_u[j + 1]) % k1, start + tap_off[j + 1], tap_w[j], tap_w[j + 1])
         j += 2
     if j < count:
-        comb1(acc, j == 0, _tap(ring, i, k1, tap_u, tap_off, j, start, n), tap_w[j])
+        comb1_at(acc, at, n, j == 0, ring, (i + tap_u[j]) % k1, start + tap_off[j], tap_w[j])
 
 
 @loop(exports="void(intp, intp, {image}[:, ::1], {image}[::1], intp[::1], intp[::1], intp, intp, "
@@ -107,11 +97,10 @@ def fill_rows(first, end, image2d, cval_row, rows, cols, left, channels, cval, k
             if combine == STACK and not rounding:
                 # float output: accumulate straight into it (no chunk to copy out afterwards)
                 for k in range(kernels):
-                    _correlate_block(ring, i, k1, tap_u[k], tap_off[k], tap_w[k], counts[k], start,
-                                     out[k, i, start : start + n])
+                    _correlate_block(ring, i, k1, tap_u[k], tap_off[k], tap_w[k], counts[k], start, out[k, i], start, n)
                 continue
             for k in range(kernels):
-                _correlate_block(ring, i, k1, tap_u[k], tap_off[k], tap_w[k], counts[k], start, acc[k, :n])
+                _correlate_block(ring, i, k1, tap_u[k], tap_off[k], tap_w[k], counts[k], start, acc[k], 0, n)
             if combine == MAGNITUDE:
                 total = acc[0, :n]
                 for m in range(n):
@@ -150,7 +139,7 @@ def fill_rows_int(first, end, image2d, cval_row, rows, cols, left, channels, cva
         row_out = out[i]
         for start in range(0, span, INT_CHUNK):
             n = min(INT_CHUNK, span - start)
-            _correlate_block(ring, i, k1, tap_u, tap_off, tap_w, count, start, acc[:n])
+            _correlate_block(ring, i, k1, tap_u, tap_off, tap_w, count, start, acc, 0, n)
             if unit:
                 store_clamped(acc[:n], row_out[start : start + n])
             else:

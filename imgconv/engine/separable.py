@@ -167,10 +167,11 @@ def fill_rows_fixed(first, end, image2d, cval_row, rows, cols, left, channels, c
     reach = 2 * vertical  # rows i .. i + reach - 1 (the last has weight 0 when the column taps are odd)
     last = rows.shape[0] - 1
     stride = 2 * (span + BLOCK)
-    ring = np.zeros(reach * stride, np.int16)
+    # Slack past each row is read into lanes whose results are thrown away: left as allocated (any int16).
+    ring = np.empty(reach * stride, np.int16)
     base = left * channels
-    t_row = np.zeros(padded + channels + BLOCK, np.int16)
-    pairs = np.zeros(2 * (padded + BLOCK), np.int16)
+    t_row = np.empty(padded + channels + BLOCK, np.int16)
+    pairs = np.empty(2 * (padded + BLOCK), np.int16)
     acc = np.empty(chunk, np.int32)
     low = np.empty(chunk, np.int32)
     offsets = np.empty(max(vertical, horizontal), np.intp)
