@@ -23,8 +23,8 @@ import numpy as np
 
 from ..border import Source
 from . import _fixed
-from ._fixed import store_clamped, store_scaled, u8_entry
-from ._rows import CHUNK, comb1_at, comb2_at, comb4_at, comb8_at, fetch_row, out_limits, store
+from ._fixed import u8_entry
+from ._rows import CHUNK, U, comb1_at, comb2_at, comb4_at, comb8_at, fetch_row, out_limits, store
 from .loops import loop
 from .shapes import values
 from .threads import run_rows
@@ -117,6 +117,84 @@ def fill_rows(first, end, image2d, cval_row, rows, cols, left, channels, cval, k
                     store(acc[k, :n], out[k, i, start : start + n], lo, hi, rounding)
 
 
+# The integer loop's last sweep (one to four taps) stores the pixels itself: the int16 sums never make the
+# round trip through acc, and a second loop over the block is saved (~15% of a 3x3 filter).
+
+
+@loop
+def _out(v, unit, scale, dst, at):
+    """dst[at] = the exact int16 sum v clipped to 0..255, or v * scale rounded half to even, clipped."""
+    if unit:
+        dst[at] = np.minimum(np.maximum(np.int16(v), np.int16(0)), np.int16(255))
+    else:
+        dst[at] = np.minimum(np.maximum(np.int32(np.rint(np.float32(np.int16(v)) * scale)), np.int32(0)),
+                             np.int32(255))
+
+
+@loop
+def _last1(acc, n, first, src, r0, a0, w0, unit, scale, dst, at):
+    for m in range(n):
+        v = w0 * src[r0, U(a0 + m)]
+        _out(v if first else v + acc[m], unit, scale, dst, U(at + m))
+
+
+@loop
+def _last2(acc, n, first, src, r0, a0, r1, a1, w0, w1, unit, scale, dst, at):
+    for m in range(n):
+        v = w0 * src[r0, U(a0 + m)] + w1 * src[r1, U(a1 + m)]
+        _out(v if first else v + acc[m], unit, scale, dst, U(at + m))
+
+
+@loop
+def _last3(acc, n, first, src, r0, a0, r1, a1, r2, a2, w0, w1, w2, unit, scale, dst, at):
+    for m in range(n):
+        v = w0 * src[r0, U(a0 + m)] + w1 * src[r1, U(a1 + m)] + w2 * src[r2, U(a2 + m)]
+        _out(v if first else v + acc[m], unit, scale, dst, U(at + m))
+
+
+@loop
+def _last4(acc, n, first, src, r0, a0, r1, a1, r2, a2, r3, a3, w0, w1, w2, w3, unit, scale, dst, at):
+    for m in range(n):
+        v = w0 * src[r0, U(a0 + m)] + w1 * src[r1, U(a1 + m)] + w2 * src[r2, U(a2 + m)] + w3 * src[r3, U(a3 + m)]
+        _out(v if first else v + acc[m], unit, scale, dst, U(at + m))
+
+
+@loop
+def _correlate_store(ring, i, k1, tap_u, tap_off, tap_w, count, start, acc, n, unit, scale, dst):
+    """dst[start : start + n] = the integer kernel's output pixels (see fill_rows_int): sweeps of eight or
+    four taps into acc, then the last one to four taps and the store in one sweep."""
+    j = 0
+    while count - j > 8:
+        comb8_at(acc, 0, n, j == 0, ring,
+                 (i + tap_u[j]) % k1, start + tap_off[j], (i + tap_u[j + 1]) % k1, start + tap_off[j + 1],
+                 (i + tap_u[j + 2]) % k1, start + tap_off[j + 2], (i + tap_u[j + 3]) % k1, start + tap_off[j + 3],
+                 (i + tap_u[j + 4]) % k1, start + tap_off[j + 4], (i + tap_u[j + 5]) % k1, start + tap_off[j + 5],
+                 (i + tap_u[j + 6]) % k1, start + tap_off[j + 6], (i + tap_u[j + 7]) % k1, start + tap_off[j + 7],
+                 tap_w[j], tap_w[j + 1], tap_w[j + 2], tap_w[j + 3],
+                 tap_w[j + 4], tap_w[j + 5], tap_w[j + 6], tap_w[j + 7])
+        j += 8
+    if count - j > 4:
+        comb4_at(acc, 0, n, j == 0, ring,
+                 (i + tap_u[j]) % k1, start + tap_off[j], (i + tap_u[j + 1]) % k1, start + tap_off[j + 1],
+                 (i + tap_u[j + 2]) % k1, start + tap_off[j + 2], (i + tap_u[j + 3]) % k1, start + tap_off[j + 3],
+                 tap_w[j], tap_w[j + 1], tap_w[j + 2], tap_w[j + 3])
+        j += 4
+    rest = count - j
+    if rest == 4:
+        _last4(acc, n, j == 0, ring, (i + tap_u[j]) % k1, start + tap_off[j], (i + tap_u[j + 1]) % k1,
+               start + tap_off[j + 1], (i + tap_u[j + 2]) % k1, start + tap_off[j + 2], (i + tap_u[j + 3]) % k1,
+               start + tap_off[j + 3], tap_w[j], tap_w[j + 1], tap_w[j + 2], tap_w[j + 3], unit, scale, dst, start)
+    elif rest == 3:
+        _last3(acc, n, j == 0, ring, (i + tap_u[j]) % k1, start + tap_off[j], (i + tap_u[j + 1]) % k1,
+               start + tap_off[j + 1], (i + tap_u[j + 2]) % k1, start + tap_off[j + 2], tap_w[j], tap_w[j + 1],
+               tap_w[j + 2], unit, scale, dst, start)
+    elif rest == 2:
+        _last2(acc, n, j == 0, ring, (i + tap_u[j]) % k1, start + tap_off[j], (i + tap_u[j + 1]) % k1,
+               start + tap_off[j + 1], tap_w[j], tap_w[j + 1], unit, scale, dst, start)
+    else:
+        _last1(acc, n, j == 0, ring, (i + tap_u[j]) % k1, start + tap_off[j], tap_w[j], unit, scale, dst, start)
+
+
 @u8_entry("void(intp, intp, {image}[:, ::1], {image}[::1], intp[::1], intp[::1], intp, intp, i2, intp, "
           "intp[::1], intp[::1], i2[::1], intp, b1, f4, {result}[:, ::1])")
 def fill_rows_int(first, end, image2d, cval_row, rows, cols, left, channels, cval, k1, tap_u, tap_off, tap_w, count,
@@ -138,12 +216,8 @@ def fill_rows_int(first, end, image2d, cval_row, rows, cols, left, channels, cva
         fetch_row(image2d, cval_row, rows, cols, left, channels, cval, p, ring[p % k1])
         row_out = out[i]
         for start in range(0, span, INT_CHUNK):
-            n = min(INT_CHUNK, span - start)
-            _correlate_block(ring, i, k1, tap_u, tap_off, tap_w, count, start, acc, 0, n)
-            if unit:
-                store_clamped(acc[:n], row_out[start : start + n])
-            else:
-                store_scaled(acc[:n], scale, row_out[start : start + n])
+            _correlate_store(ring, i, k1, tap_u, tap_off, tap_w, count, start, acc, min(INT_CHUNK, span - start),
+                             unit, scale, row_out)
 
 
 def tap_tables(taps_list, channels: int):
