@@ -324,3 +324,26 @@ def test_dot_pairs_is_pmaddwd_on_x86():
     asm = dispatcher.inspect_asm(dispatcher.signatures[0])
     assert "vpmaddwd" in asm or "vpdpwssd" in asm
     assert "vpmulld" not in asm
+
+
+def test_portable_pair_loops_compute_the_same(rng, monkeypatch):
+    """The formulation used where the target has no AVX2 (even/odd lanes, no x86 intrinsics) gives the
+    same integers and pixels as the x86 one."""
+    from numba import njit
+
+    monkeypatch.setattr(_fixed, "_has_avx2", lambda context: False)
+    buf, offsets, weights, npairs, nblocks = pair_case(rng, extreme=True)
+    n = nblocks * _fixed.BLOCK
+    portable = {kind: njit(_fixed._build(kind)) for kind in ("acc", "round", "scale")}
+    got, want = np.zeros(n, np.int32), np.zeros(n, np.int32)
+    portable["acc"](got, True, buf, offsets, weights, npairs, nblocks)
+    _fixed.dot_pairs.py_func(want, True, buf, offsets, weights, npairs, nblocks)
+    assert np.array_equal(got, want)
+    got, want = np.zeros(n, np.int16), np.zeros(n, np.int16)
+    portable["round"](got, 0, buf, offsets, weights, npairs, nblocks, np.int32(1 << 16), np.int32(17))
+    _fixed.dot_pairs_round.py_func(want, 0, buf, offsets, weights, npairs, nblocks, 1 << 16, 17)
+    assert np.array_equal(got, want)
+    got, want = np.zeros(n, np.uint8), np.zeros(n, np.uint8)
+    portable["scale"](got, 0, buf, offsets, weights, npairs, nblocks, np.float32(1.0 / 3e6))
+    _fixed.dot_pairs_scale.py_func(want, 0, buf, offsets, weights, npairs, nblocks, np.float32(1.0 / 3e6))
+    assert np.array_equal(got, want)
