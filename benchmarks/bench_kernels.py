@@ -101,10 +101,7 @@ def workloads(cv2) -> list[Workload]:
 def imgconv_plan(kernel, shape, threads: int):
     """The planner's engine for this image, run the way a process with `threads` threads runs it."""
     chosen = plan(kernel, shape, threads=threads)
-    if threads == 1:
-        runner = "aot" if loops.aot_module() is not None else "jit"
-    else:
-        runner = "jit"
+    runner = "aot" if threads == 1 and loops.aot_module() is not None else "jit"
     return dataclasses.replace(chosen, runner=runner, threads=threads)
 
 
@@ -151,7 +148,7 @@ def measure(image, works, cv2, threads_list, rounds: int):
             calls[work.name, threads] = (lambda p=chosen: run_plan(p, image, out=out, dtype=np.uint8),
                                          lambda w=work: w.opencv(cv2, image, dst))
     # warm up: compile or load every loop, let OpenCV allocate
-    for (name, threads), (ours, theirs) in calls.items():
+    for (_, threads), (ours, theirs) in calls.items():
         cv2.setNumThreads(threads)
         ours(), theirs()
     for r in range(rounds):
@@ -266,9 +263,10 @@ def main(argv=None):
 
 def _cpu_name():
     try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
+        with open("/proc/cpuinfo") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
     except OSError:
         pass
     return platform.processor()

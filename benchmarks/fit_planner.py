@@ -90,7 +90,7 @@ def measure(repeat: int):
                 numba = engine(algo).NUMBA
                 run_plan(chosen, image, out=out)  # warm-up (and compile)
                 runs = repeat if numba else max(1, repeat // 3)
-                best = min(_once(lambda: run_plan(chosen, image, out=out)) for _ in range(runs))
+                best = min(_once(lambda c=chosen, i=image, o=out: run_plan(c, i, out=o)) for _ in range(runs))
                 samples.append({"engine": algo, "kernel": label, "image": f"{hw[1]}x{hw[0]}x3", "dtype": dtype,
                                 "result": result, "values": image.size, "work": engine(algo).work(info, image.shape),
                                 "seconds": best})

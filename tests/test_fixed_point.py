@@ -27,7 +27,7 @@ import pytest
 
 import imgconv
 from imgconv.convolution import run_plan
-from imgconv.engine import _fixed, direct, separable
+from imgconv.engine import _fixed, separable
 from imgconv.engine.planner import plan
 from imgconv.filters import SOBEL_X, box_kernel, emboss_kernel, gaussian_kernel, sharpen_kernel
 from imgconv.filters.sharpen import LAPLACIAN

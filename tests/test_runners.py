@@ -44,8 +44,9 @@ def test_ahead_of_time_and_jitted_loops_agree_bit_for_bit(rng, algo, dtype, resu
     assert all(np.array_equal(outputs["aot", 1], o) for o in outputs.values())
 
 
-FIXED_POINT_KERNELS = {"gauss-1.5": ("separable", gaussian_kernel(1.5)), "gauss-20 (split rows)": (
-    "separable", gaussian_kernel(20.0)), "sharpen": ("direct", sharpen_kernel(1.0)), "emboss": ("direct", emboss_kernel())}
+FIXED_POINT_KERNELS = {"gauss-1.5": ("separable", gaussian_kernel(1.5)),
+                       "gauss-20 (split rows)": ("separable", gaussian_kernel(20.0)),
+                       "sharpen": ("direct", sharpen_kernel(1.0)), "emboss": ("direct", emboss_kernel())}
 
 
 @needs_aot

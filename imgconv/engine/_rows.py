@@ -133,22 +133,26 @@ def comb8_at(acc, at, n, first, src, r0, a0, r1, a1, r2, a2, r3, a3, r4, a4, r5,
              w0, w1, w2, w3, w4, w5, w6, w7):
     if first:
         for m in range(n):
-            acc[U(at + m)] = (w0 * src[r0, U(a0 + m)] + w1 * src[r1, U(a1 + m)] + w2 * src[r2, U(a2 + m)] + w3 * src[r3, U(a3 + m)]) + (
-                w4 * src[r4, U(a4 + m)] + w5 * src[r5, U(a5 + m)] + w6 * src[r6, U(a6 + m)] + w7 * src[r7, U(a7 + m)])
+            acc[U(at + m)] = (w0 * src[r0, U(a0 + m)] + w1 * src[r1, U(a1 + m)] + w2 * src[r2, U(a2 + m)]
+                              + w3 * src[r3, U(a3 + m)]) + (w4 * src[r4, U(a4 + m)] + w5 * src[r5, U(a5 + m)]
+                                                            + w6 * src[r6, U(a6 + m)] + w7 * src[r7, U(a7 + m)])
     else:
         for m in range(n):
-            acc[U(at + m)] += (w0 * src[r0, U(a0 + m)] + w1 * src[r1, U(a1 + m)] + w2 * src[r2, U(a2 + m)] + w3 * src[r3, U(a3 + m)]) + (
-                w4 * src[r4, U(a4 + m)] + w5 * src[r5, U(a5 + m)] + w6 * src[r6, U(a6 + m)] + w7 * src[r7, U(a7 + m)])
+            acc[U(at + m)] += (w0 * src[r0, U(a0 + m)] + w1 * src[r1, U(a1 + m)] + w2 * src[r2, U(a2 + m)]
+                               + w3 * src[r3, U(a3 + m)]) + (w4 * src[r4, U(a4 + m)] + w5 * src[r5, U(a5 + m)]
+                                                             + w6 * src[r6, U(a6 + m)] + w7 * src[r7, U(a7 + m)])
 
 
 @loop
 def comb4_at(acc, at, n, first, src, r0, a0, r1, a1, r2, a2, r3, a3, w0, w1, w2, w3):
     if first:
         for m in range(n):
-            acc[U(at + m)] = w0 * src[r0, U(a0 + m)] + w1 * src[r1, U(a1 + m)] + w2 * src[r2, U(a2 + m)] + w3 * src[r3, U(a3 + m)]
+            acc[U(at + m)] = (w0 * src[r0, U(a0 + m)] + w1 * src[r1, U(a1 + m)] + w2 * src[r2, U(a2 + m)]
+                              + w3 * src[r3, U(a3 + m)])
     else:
         for m in range(n):
-            acc[U(at + m)] += w0 * src[r0, U(a0 + m)] + w1 * src[r1, U(a1 + m)] + w2 * src[r2, U(a2 + m)] + w3 * src[r3, U(a3 + m)]
+            acc[U(at + m)] += (w0 * src[r0, U(a0 + m)] + w1 * src[r1, U(a1 + m)] + w2 * src[r2, U(a2 + m)]
+                               + w3 * src[r3, U(a3 + m)])
 
 
 @loop

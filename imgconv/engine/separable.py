@@ -21,8 +21,7 @@ import numpy as np
 
 from ..border import Source
 from . import _fixed
-from ._fixed import (BLOCK, dot_pairs, dot_pairs_round, dot_pairs_scale, pair_rows, store_scaled, store_split,
-                     u8_entry)
+from ._fixed import BLOCK, dot_pairs, dot_pairs_round, dot_pairs_scale, pair_rows, store_scaled, store_split, u8_entry
 from ._rows import CHUNK, comb1, comb2, comb4, comb8, fill_edges, out_limits, source_row, store
 from .loops import loop
 from .shapes import values
