@@ -48,8 +48,9 @@ DELTA_MAX = 1.0 / 32
 I16 = 32767
 #: Largest value of a 32-bit accumulator.
 I32 = 2**31 - 1
-#: Values per block of dot_pairs: 8 accumulators of 8 32-bit lanes (loops read up to BLOCK - 1 values past
-#: the end of what they are asked for, so buffers carry BLOCK values of slack).
+#: Values per block of dot_pairs: 8 accumulators of 8 32-bit lanes (AVX2, portable) or 4 of 16 (AVX-512);
+#: loops read up to BLOCK - 1 values past the end of what they are asked for, so buffers carry BLOCK
+#: values of slack.
 LANES, UNROLL = 8, 8
 BLOCK = LANES * UNROLL
 #: Tolerance (relative to the largest tap) for "taps = scale * integers".
@@ -149,9 +150,12 @@ def _build(epilogue: str):
 
     i1, i8, i16, i32, i64 = ir.IntType(1), ir.IntType(8), ir.IntType(16), ir.IntType(32), ir.IntType(64)
     f32 = ir.FloatType()
-    v8 = ir.VectorType(i32, LANES)
-    v16 = ir.VectorType(i16, 2 * LANES)
     out_dtype = {"acc": types.int32, "round": types.int16, "scale": types.uint8}[epilogue]
+    #: x86 intrinsics by instruction set: (lanes, pmaddwd, packssdw, packuswb, cvtps2dq)
+    natives = {"avx512": (16, "llvm.x86.avx512.pmaddw.d.512", "llvm.x86.avx512.packssdw.512",
+                          "llvm.x86.avx512.packuswb.512", "llvm.x86.avx512.mask.cvtps2dq.512"),
+               "avx2": (8, "llvm.x86.avx2.pmadd.wd", "llvm.x86.avx2.packssdw", "llvm.x86.avx2.packuswb",
+                        "llvm.x86.avx.cvt.ps2dq.256")}
 
     def emit(context, builder, kinds, args):
         """args: out, at (first value of out written), buf, offsets, weights, npairs, nblocks, extras."""
@@ -164,12 +168,40 @@ def _build(epilogue: str):
         wp = context.make_array(kinds[4])(context, builder, w_v).data
         npairs_v = context.cast(builder, npairs_v, kinds[5], types.int64)
         nblocks_v = context.cast(builder, nblocks_v, kinds[6], types.int64)
-        native = _has_avx2(context)
-        if native:
-            pmadd = cgutils.get_or_insert_function(builder.module, ir.FunctionType(v8, [v16, v16]),
-                                                   "llvm.x86.avx2.pmadd.wd")
-        even = ir.Constant(v8, [2 * j for j in range(LANES)])
-        odd = ir.Constant(v8, [2 * j + 1 for j in range(LANES)])
+        isa = _instruction_set(context)
+        lanes = natives[isa][0] if isa in natives else LANES
+        unroll = BLOCK // lanes
+        vacc = ir.VectorType(i32, lanes)  # int32 sums
+        vpair = ir.VectorType(i16, 2 * lanes)  # pairs of int16
+        vfloat = ir.VectorType(f32, lanes)
+        index = ir.VectorType(i32, lanes)
+
+        def x86(name, result, *arguments):
+            return cgutils.get_or_insert_function(builder.module, ir.FunctionType(result, list(arguments)), name)
+
+        if isa in natives:
+            _, pmadd_name, packssdw_name, packuswb_name, cvt_name = natives[isa]
+            pmadd = x86(pmadd_name, vacc, vpair, vpair)
+            packssdw = x86(packssdw_name, vpair, vacc, vacc)
+            packuswb = x86(packuswb_name, ir.VectorType(i8, 4 * lanes), vpair, vpair)
+            if isa == "avx512":
+                cvt_masked = x86(cvt_name, vacc, vfloat, vacc, i16, i32)
+
+                def cvtps2dq(y):  # rounding mode 4: the current one (nearest even), as the 256-bit instruction
+                    return builder.call(cvt_masked, [y, ir.Constant(vacc, None), ir.Constant(i16, -1),
+                                                     ir.Constant(i32, 4)])
+            else:
+                cvt_plain = x86(cvt_name, vacc, vfloat)
+
+                def cvtps2dq(y):
+                    return builder.call(cvt_plain, [y])
+            # The packs work within 128-bit lanes: these shuffles put the groups of 4 values back in order.
+            quarters = lanes // 4
+            order_q = ir.Constant(ir.VectorType(i32, lanes // 2),
+                                  [2 * q for q in range(quarters)] + [2 * q + 1 for q in range(quarters)])
+            order_d = ir.Constant(index, [4 * q + part for part in range(4) for q in range(quarters)])
+        even = ir.Constant(index, [2 * j for j in range(lanes)])
+        odd = ir.Constant(index, [2 * j + 1 for j in range(lanes)])
 
         def splat(value, vector_type):
             empty = ir.Constant(vector_type, ir.Undefined)
@@ -178,21 +210,18 @@ def _build(epilogue: str):
                                                                   [0] * vector_type.count))
 
         def madd(data, wvec):
-            if native:
+            if isa in natives:
                 return builder.call(pmadd, [data, wvec])
             # Portable: the same integers from the even and odd 16-bit lanes (wrapping int32 sums).
             parts = []
-            for lanes in (even, odd):
-                d = builder.sext(builder.shuffle_vector(data, data, lanes), v8)
-                w = builder.sext(builder.shuffle_vector(wvec, wvec, lanes), v8)
+            for half_lanes in (even, odd):
+                d = builder.sext(builder.shuffle_vector(data, data, half_lanes), vacc)
+                w = builder.sext(builder.shuffle_vector(wvec, wvec, half_lanes), vacc)
                 parts.append(builder.mul(d, w))
             total = builder.add(parts[0], parts[1])
-            frozen = ir.instructions.Instruction(builder.block, v8, "freeze", [total])
+            frozen = ir.instructions.Instruction(builder.block, vacc, "freeze", [total])
             builder._insert(frozen)  # keeps later passes from taking the pair sum apart
             return frozen
-
-        def element(pointer, index, vector_type, align):
-            return builder.bitcast(builder.gep(pointer, [index]), vector_type.as_pointer()), align
 
         first_b = None
         if epilogue == "acc":
@@ -200,36 +229,24 @@ def _build(epilogue: str):
             if first_b.type != i1:
                 first_b = builder.icmp_unsigned("!=", first_b, ir.Constant(first_b.type, 0))
         elif epilogue == "round":
-            half = splat(context.cast(builder, extra[0], kinds_extra[0], types.int32), v8)
-            shift = splat(context.cast(builder, extra[1], kinds_extra[1], types.int32), v8)
+            half = splat(context.cast(builder, extra[0], kinds_extra[0], types.int32), vacc)
+            shift = splat(context.cast(builder, extra[1], kinds_extra[1], types.int32), vacc)
         else:
-            scale = splat(context.cast(builder, extra[0], kinds_extra[0], types.float32), ir.VectorType(f32, LANES))
-            v8f = ir.VectorType(f32, LANES)
-            roundeven = cgutils.get_or_insert_function(builder.module, ir.FunctionType(v8f, [v8f]),
-                                                       "llvm.roundeven.v8f32")
-            zero8, white8 = ir.Constant(v8, [0] * LANES), ir.Constant(v8, [WHITE] * LANES)
-        zero = ir.Constant(v8, None)
-        slots = [cgutils.alloca_once(builder, v8) for _ in range(UNROLL)]
-        v8i16, v4i64, v32i8 = ir.VectorType(i16, LANES), ir.VectorType(i64, 4), ir.VectorType(i8, 4 * LANES)
-        if native:
-            def x86(name, result, *args):
-                return cgutils.get_or_insert_function(builder.module, ir.FunctionType(result, list(args)), name)
-            packssdw = x86("llvm.x86.avx2.packssdw", v16, v8, v8)
-            packuswb = x86("llvm.x86.avx2.packuswb", v32i8, v16, v16)
-            cvtps2dq = x86("llvm.x86.avx.cvt.ps2dq.256", v8, ir.VectorType(f32, LANES))
-            # the packs work within 128-bit halves: these shuffles put the groups of 4 values back in order
-            order_d = ir.Constant(v8, [0, 4, 1, 5, 2, 6, 3, 7])
-            order_q = ir.Constant(ir.VectorType(i32, 4), [0, 2, 1, 3])
+            scale = splat(context.cast(builder, extra[0], kinds_extra[0], types.float32), vfloat)
+            roundeven = x86(f"llvm.roundeven.v{lanes}f32", vfloat, vfloat)
+            zero_i, white_i = ir.Constant(vacc, [0] * lanes), ir.Constant(vacc, [WHITE] * lanes)
+        zero = ir.Constant(vacc, None)
+        slots = [cgutils.alloca_once(builder, vacc) for _ in range(unroll)]
 
         def vector_at(block_start, offset, vector_type):
             where = builder.gep(outp, [builder.add(block_start, ir.Constant(i64, offset))])
             return builder.bitcast(where, vector_type.as_pointer())
+
         with cgutils.for_range(builder, nblocks_v) as block:
             base = builder.mul(block.index, ir.Constant(i64, BLOCK))
-            for k in range(UNROLL):
+            for k in range(unroll):
                 if first_b is not None:
-                    where = builder.gep(outp, [builder.add(base, ir.Constant(i64, k * LANES))])
-                    old = builder.load(builder.bitcast(where, v8.as_pointer()), align=4)
+                    old = builder.load(vector_at(base, k * lanes, vacc), align=4)
                     builder.store(builder.select(first_b, zero, old), slots[k])
                 else:
                     builder.store(zero, slots[k])
@@ -238,45 +255,45 @@ def _build(epilogue: str):
                 offset = builder.load(builder.gep(offp, [pair.index]))
                 if offset.type.width < 64:
                     offset = builder.sext(offset, i64)
-                wvec = builder.bitcast(splat(builder.load(builder.gep(wp, [pair.index])), v8), v16)
+                wvec = builder.bitcast(splat(builder.load(builder.gep(wp, [pair.index])), vacc), vpair)
                 first_value = builder.add(offset, start)
-                for k in range(UNROLL):
-                    where = builder.gep(bufp, [builder.add(first_value, ir.Constant(i64, 2 * LANES * k))])
-                    data = builder.load(builder.bitcast(where, v16.as_pointer()), align=2)
+                for k in range(unroll):
+                    where = builder.gep(bufp, [builder.add(first_value, ir.Constant(i64, 2 * lanes * k))])
+                    data = builder.load(builder.bitcast(where, vpair.as_pointer()), align=2)
                     builder.store(builder.add(builder.load(slots[k]), madd(data, wvec)), slots[k])
             totals = [builder.load(slot) for slot in slots]
             if epilogue == "acc":
                 for k, total in enumerate(totals):
-                    builder.store(total, vector_at(base, k * LANES, v8), align=4)
+                    builder.store(total, vector_at(base, k * lanes, vacc), align=4)
             elif epilogue == "round":
                 rounded = [builder.ashr(builder.add(total, half), shift) for total in totals]
-                if native:  # two vectors per saturating pack (exact: the values fit int16), lanes put back in order
-                    for k in range(0, UNROLL, 2):
-                        both = builder.call(packssdw, [rounded[k], rounded[k + 1]])
-                        quads = builder.bitcast(both, v4i64)
-                        both = builder.bitcast(builder.shuffle_vector(quads, quads, order_q), v16)
-                        builder.store(both, vector_at(base, k * LANES, v16), align=2)
+                if isa in natives:  # two vectors per saturating pack (exact: the values fit int16)
+                    quads = ir.VectorType(i64, lanes // 2)
+                    for k in range(0, unroll, 2):
+                        both = builder.bitcast(builder.call(packssdw, [rounded[k], rounded[k + 1]]), quads)
+                        both = builder.bitcast(builder.shuffle_vector(both, both, order_q), vpair)
+                        builder.store(both, vector_at(base, k * lanes, vpair), align=2)
                 else:
                     for k, value in enumerate(rounded):
-                        builder.store(builder.trunc(value, v8i16), vector_at(base, k * LANES, v8i16), align=2)
+                        small = ir.VectorType(i16, lanes)
+                        builder.store(builder.trunc(value, small), vector_at(base, k * lanes, small), align=2)
             else:
-                scaled = [builder.fmul(builder.sitofp(total, v8f), scale) for total in totals]
-                if native:  # rounded to nearest even by the conversion; packs saturate: clip to 0..255 for free
-                    values = [builder.call(cvtps2dq, [y]) for y in scaled]
-                    for k in range(0, UNROLL, 4):
+                scaled = [builder.fmul(builder.sitofp(total, vfloat), scale) for total in totals]
+                if isa in natives:  # rounded to nearest even by the conversion; packs saturate: clip for free
+                    values = [cvtps2dq(y) for y in scaled]
+                    for k in range(0, unroll, 4):
                         low = builder.call(packssdw, [values[k], values[k + 1]])
                         high = builder.call(packssdw, [values[k + 2], values[k + 3]])
-                        bytes32 = builder.call(packuswb, [low, high])
-                        words = builder.bitcast(bytes32, v8)
-                        bytes32 = builder.shuffle_vector(words, words, order_d)
-                        builder.store(bytes32, vector_at(base, k * LANES, v8), align=1)
+                        words = builder.bitcast(builder.call(packuswb, [low, high]), vacc)
+                        builder.store(builder.shuffle_vector(words, words, order_d), vector_at(base, k * lanes, vacc),
+                                      align=1)
                 else:
                     for k, y in enumerate(scaled):
-                        value = builder.fptosi(builder.call(roundeven, [y]), v8)
-                        value = builder.select(builder.icmp_signed("<", value, zero8), zero8, value)
-                        value = builder.select(builder.icmp_signed(">", value, white8), white8, value)
-                        value = builder.trunc(value, ir.VectorType(i8, LANES))
-                        builder.store(value, vector_at(base, k * LANES, ir.VectorType(i8, LANES)), align=1)
+                        value = builder.fptosi(builder.call(roundeven, [y]), vacc)
+                        value = builder.select(builder.icmp_signed("<", value, zero_i), zero_i, value)
+                        value = builder.select(builder.icmp_signed(">", value, white_i), white_i, value)
+                        small = ir.VectorType(i8, lanes)
+                        builder.store(builder.trunc(value, small), vector_at(base, k * lanes, small), align=1)
         return context.get_dummy_value()
 
     def typed(out, buf, offsets, weights):
@@ -324,6 +341,13 @@ def _build(epilogue: str):
     return dot_pairs_scale
 
 
+def _instruction_set(context) -> str:
+    """"avx512" (AVX-512BW: 512-bit pmaddwd), "avx2", or "portable" for the machine code being generated."""
+    if not _has_avx2(context):
+        return "portable"
+    return "avx512" if "+avx512bw" in _target_features(context).split(",") else "avx2"
+
+
 def _has_avx2(context) -> bool:
     """Does the machine code being generated target x86 with AVX2 (so llvm.x86.avx2.pmadd.wd exists)?"""
     try:
@@ -336,6 +360,136 @@ def _has_avx2(context) -> bool:
         return llvm.get_process_triple().startswith(("x86_64", "i686", "i386")) and "+avx2" in features.split(",")
     except Exception:  # noqa: BLE001 - an unknown codegen: the portable formulation is always right
         return False
+
+
+def _target_features(context) -> str:
+    try:
+        import llvmlite.binding as llvm
+
+        codegen = context.codegen()
+        features = str(getattr(codegen, "_tm_features", "") or "")
+        if not features and getattr(codegen, "_cpu_name", "") == "host":
+            features = llvm.get_host_cpu_features().flatten()
+        return features
+    except Exception:  # noqa: BLE001
+        return ""
+
+
+def int_lanes(context) -> int:
+    """int16 lanes per vector of the integer loop: 32 where the target has AVX-512BW, else 16 (LLVM splits
+    wider vectors on targets with less, so any choice is correct; this one is fast)."""
+    return 32 if "+avx512bw" in _target_features(context).split(",") else 16
+
+
+#: Accumulators per block of int_taps (each int_lanes(...) values): blocks of 128 or 64 values.
+INT_UNROLL = 4
+
+
+def _int_taps_py(out, at, ring, offsets, weights, count, n, unit, scale, block=64):
+    """out[at + m] for m < done = n // block * block (returned; `block` is INT_UNROLL vectors, 64 or 128
+    values, fixed when the loop is compiled): s = sum over taps t < count of weights[t] * ring[offsets[t] + m]
+    in wrapping int16; clip(s, 0, 255) if unit else clip(rint(float32(s) * scale), 0, 255)."""
+    done = n // block * block
+    total = np.zeros(done, np.int64)
+    for t in range(count):
+        total += int(weights[t]) * ring[offsets[t] : offsets[t] + done].astype(np.int64)
+    total = ((total + 2**15) % 2**16 - 2**15).astype(np.int16)
+    y = total if unit else np.rint(total.astype(np.float32) * np.float32(scale))
+    out[at : at + done] = np.clip(y, 0, 255).astype(np.uint8)
+    return done
+
+
+def _build_int_taps():
+    """The jitted integer loop (direct.fill_rows_int): INT_UNROLL vectors of int16 sums stay in registers
+    while every tap adds weight * 16-bit ring values (vpmullw, vpaddw: 32 values per instruction with
+    AVX-512BW), then one store of clipped (or scaled, rounded and clipped) bytes.  Plain LLVM IR, no
+    target intrinsics: int16 arithmetic has no reassociation trap (it is exact modulo 2**16)."""
+    from llvmlite import ir
+    from numba import types
+    from numba.core import cgutils
+    from numba.extending import intrinsic
+
+    i1, i8, i16, i32, i64 = ir.IntType(1), ir.IntType(8), ir.IntType(16), ir.IntType(32), ir.IntType(64)
+    f32 = ir.FloatType()
+
+    @intrinsic
+    def kernel(typingctx, out, at, ring, offsets, weights, count, n, unit, scale):
+        if not (isinstance(out, types.Array) and out.dtype == types.uint8 and isinstance(ring, types.Array)
+                and ring.dtype == types.int16 and isinstance(weights, types.Array) and weights.dtype == types.int16):
+            return None
+        sig = types.int64(out, at, ring, offsets, weights, count, n, unit, scale)
+
+        def codegen(context, builder, signature, args):
+            kinds = signature.args
+            lanes = int_lanes(context)
+            vi16, vi32, vf, vi8 = (ir.VectorType(i16, lanes), ir.VectorType(i32, lanes), ir.VectorType(f32, lanes),
+                                   ir.VectorType(i8, lanes))
+            outp = context.make_array(kinds[0])(context, builder, args[0]).data
+            outp = builder.gep(outp, [context.cast(builder, args[1], kinds[1], types.int64)])
+            ringp = context.make_array(kinds[2])(context, builder, args[2]).data
+            offp = context.make_array(kinds[3])(context, builder, args[3]).data
+            wp = context.make_array(kinds[4])(context, builder, args[4]).data
+            count = context.cast(builder, args[5], kinds[5], types.int64)
+            block = lanes * INT_UNROLL
+            nblocks = builder.udiv(context.cast(builder, args[6], kinds[6], types.int64), ir.Constant(i64, block))
+            unit = context.cast(builder, args[7], kinds[7], types.boolean)
+            if unit.type != i1:
+                unit = builder.icmp_unsigned("!=", unit, ir.Constant(unit.type, 0))
+            scale = context.cast(builder, args[8], kinds[8], types.float32)
+
+            def splat(value, vector_type):
+                empty = ir.Constant(vector_type, ir.Undefined)
+                one = builder.insert_element(empty, value, ir.Constant(i32, 0))
+                return builder.shuffle_vector(one, empty, ir.Constant(ir.VectorType(i32, lanes), [0] * lanes))
+
+            scale_v = splat(scale, vf)
+            roundeven = cgutils.get_or_insert_function(builder.module, ir.FunctionType(vf, [vf]),
+                                                       f"llvm.roundeven.v{lanes}f32")
+            lo16, hi16 = ir.Constant(vi16, [0] * lanes), ir.Constant(vi16, [255] * lanes)
+            lo32, hi32 = ir.Constant(vi32, [0] * lanes), ir.Constant(vi32, [255] * lanes)
+            slots = [cgutils.alloca_once(builder, vi16) for _ in range(INT_UNROLL)]
+            with cgutils.for_range(builder, nblocks) as blk:
+                base = builder.mul(blk.index, ir.Constant(i64, block))
+                for slot in slots:
+                    builder.store(ir.Constant(vi16, None), slot)
+                with cgutils.for_range(builder, count) as tap:
+                    offset = builder.load(builder.gep(offp, [tap.index]))
+                    if offset.type.width < 64:
+                        offset = builder.sext(offset, i64)
+                    weight = splat(builder.load(builder.gep(wp, [tap.index])), vi16)
+                    first = builder.add(offset, base)
+                    for k, slot in enumerate(slots):
+                        where = builder.gep(ringp, [builder.add(first, ir.Constant(i64, k * lanes))])
+                        data = builder.load(builder.bitcast(where, vi16.as_pointer()), align=2)
+                        builder.store(builder.add(builder.load(slot), builder.mul(data, weight)), slot)
+                for k, slot in enumerate(slots):
+                    total = builder.load(slot)
+                    where = builder.bitcast(builder.gep(outp, [builder.add(base, ir.Constant(i64, k * lanes))]),
+                                            vi8.as_pointer())
+                    with builder.if_else(unit) as (exact, scaled):
+                        with exact:
+                            value = builder.select(builder.icmp_signed("<", total, lo16), lo16, total)
+                            value = builder.select(builder.icmp_signed(">", value, hi16), hi16, value)
+                            builder.store(builder.trunc(value, vi8), where, align=1)
+                        with scaled:
+                            y = builder.call(roundeven, [builder.fmul(builder.sitofp(total, vf), scale_v)])
+                            value = builder.fptosi(y, vi32)
+                            value = builder.select(builder.icmp_signed("<", value, lo32), lo32, value)
+                            value = builder.select(builder.icmp_signed(">", value, hi32), hi32, value)
+                            builder.store(builder.trunc(value, vi8), where, align=1)
+            return builder.mul(nblocks, ir.Constant(i64, block))
+
+        return sig, codegen
+
+    def int_taps(out, at, ring, offsets, weights, count, n, unit, scale):
+        return kernel(out, at, ring, offsets, weights, count, n, unit, scale)
+
+    return int_taps
+
+
+#: out[at + m] = an integer kernel's clipped (or scaled) uint8 pixels from int16 ring rows, for the first
+#: n // block * block values (returned); see _int_taps_py.
+int_taps = _IntrinsicLoop(_int_taps_py, _build_int_taps)
 
 
 #: acc[m] (=|+=) sums of pairs of int16 values times pairs of int16 weights (see _dot_pairs_py).

@@ -23,7 +23,7 @@ import numpy as np
 
 from ..border import Source
 from . import _fixed
-from ._fixed import u8_entry
+from ._fixed import int_taps, u8_entry
 from ._rows import CHUNK, U, comb1_at, comb2_at, comb4_at, comb8_at, fetch_row, out_limits, store
 from .loops import loop
 from .shapes import values
@@ -208,14 +208,20 @@ def fill_rows_int(first, end, image2d, cval_row, rows, cols, left, channels, cva
     span = out.shape[1]
     padded_span = cols.shape[0] * channels
     ring = np.empty((k1, padded_span), np.int16)
+    flat = ring.reshape(-1)
     acc = np.empty(INT_CHUNK, np.int16)
+    offsets = np.empty(max(1, count), np.intp)
     for p in range(first, first + k1 - 1):
         fetch_row(image2d, cval_row, rows, cols, left, channels, cval, p, ring[p % k1])
     for i in range(first, end):
         p = i + k1 - 1
         fetch_row(image2d, cval_row, rows, cols, left, channels, cval, p, ring[p % k1])
         row_out = out[i]
-        for start in range(0, span, INT_CHUNK):
+        for j in range(count):
+            offsets[j] = ((i + tap_u[j]) % k1) * padded_span + tap_off[j]
+        # whole blocks with the sums in registers (int_taps), the last values by the Numba loop
+        done = int_taps(row_out, 0, flat, offsets, tap_w, count, span, unit, scale)
+        for start in range(done, span, INT_CHUNK):
             _correlate_store(ring, i, k1, tap_u, tap_off, tap_w, count, start, acc, min(INT_CHUNK, span - start),
                              unit, scale, row_out)
 
