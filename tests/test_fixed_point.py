@@ -347,3 +347,24 @@ def test_portable_pair_loops_compute_the_same(rng, monkeypatch):
     portable["scale"](got, 0, buf, offsets, weights, npairs, nblocks, np.float32(1.0 / 3e6))
     _fixed.dot_pairs_scale.py_func(want, 0, buf, offsets, weights, npairs, nblocks, np.float32(1.0 / 3e6))
     assert np.array_equal(got, want)
+
+
+@pytest.mark.parametrize("lanes", [16, 32])
+@pytest.mark.parametrize("unit", [True, False])
+def test_integer_loop_computes_its_numpy_meaning(rng, monkeypatch, lanes, unit):
+    """int_taps (the integer direct loop) at either vector width: the same pixels as its NumPy meaning,
+    on sums as large as the engine allows (255 * 128) that clip at both ends of uint8."""
+    from numba import njit
+
+    monkeypatch.setattr(_fixed, "int_lanes", lambda context: lanes)
+    loop = njit(_fixed._build_int_taps())
+    ring = rng.integers(0, 256, 3000).astype(np.int16)
+    offsets = np.array([0, 7, 311, 1000, 1500], np.intp)
+    weights = np.array([25, -40, 60, 1, -2], np.int16)
+    n = 700
+    got, want = np.zeros(n + 3, np.uint8), np.zeros(n + 3, np.uint8)
+    done = loop(got, 3, ring, offsets, weights, len(weights), n, unit, np.float32(0.37))
+    block = lanes * _fixed.INT_UNROLL
+    assert done == n // block * block
+    assert _fixed.int_taps.py_func(want, 3, ring, offsets, weights, len(weights), n, unit, 0.37, block) == done
+    assert np.array_equal(got, want)
