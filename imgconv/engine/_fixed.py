@@ -593,6 +593,15 @@ def pack_pairs(q) -> np.ndarray:
     return np.ascontiguousarray(q.astype(np.int16)).view(np.int32).copy()
 
 
+def cached(info, kind: str, make):
+    """make(info), computed once per KernelInfo (plans are reused for every file of a batch): kept on the
+    object itself, which is frozen and unhashable (it holds arrays)."""
+    store = info.__dict__.setdefault("_fixed_point", {})
+    if kind not in store:
+        store[kind] = make(info)
+    return store[kind]
+
+
 @dataclass(frozen=True)
 class SeparableTaps:
     """A rank-1 kernel in 16-bit fixed point, for separable.fill_rows_fixed.

@@ -17,6 +17,11 @@ The loop nest is blocked for registers and caches:
     and write the image once.
 Ranges of rows run on several threads when the loop is jitted (imgconv.engine.threads); each range warms
 its ring with k1-1 rows.
+
+A uint8 image filtered into uint8 by an integer kernel times one scale (sharpen, Sobel, Laplacian, a 45
+degree emboss, small integer blurs) runs fill_rows_int instead: the same ring as int16 rows, every tap's
+product summed exactly in int16 registers (imgconv.engine._fixed.int_taps: 32 values per instruction with
+AVX-512), then clipped, or scaled in float32 and rounded, straight into the output row.
 """
 
 import numpy as np
@@ -268,7 +273,7 @@ def integer(src: Source, plan, out: np.ndarray):
     a uint8 image (and constant border value) into a uint8 result, an integer kernel times one scale."""
     if src.image.dtype != np.uint8 or out.dtype != np.uint8:
         return None
-    return _fixed.integer_taps(plan.kernel.taps)
+    return _fixed.cached(plan.kernel, "integer", lambda info: _fixed.integer_taps(info.taps))
 
 
 def run(src: Source, plan, out: np.ndarray) -> None:

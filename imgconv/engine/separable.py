@@ -15,6 +15,11 @@ made in two steps, so the intermediate image never exists and the padded image i
 
 Rows are worked in blocks (a block needs no warm-up rows, since every output row reads its source rows
 directly), and ranges of rows run on several threads when the loop is jitted (imgconv.engine.threads).
+
+A uint8 image filtered into uint8 by a rank-1 kernel runs in 16-bit fixed point instead (fill_rows_fixed,
+imgconv.engine._fixed): the column pass multiplies pairs of source rows, the row pass pairs of values C
+apart, 16 (32 with AVX-512) multiply-adds per instruction, exact to the bound _fixed.separable_taps
+computes for the kernel; kernels whose bound is above _fixed.DELTA_MAX run the float32 loop.
 """
 
 import numpy as np
@@ -248,7 +253,7 @@ def fixed_point(src: Source, plan, out: np.ndarray):
     a uint8 image (and constant border value) into a uint8 result, a rank-1 kernel within the promise."""
     if src.image.dtype != np.uint8 or out.dtype != np.uint8 or plan.kernel.rank != 1:
         return None
-    return _fixed.separable_taps(plan.kernel)
+    return _fixed.cached(plan.kernel, "separable", _fixed.separable_taps)
 
 
 def fixed_chunk(column_pairs: int) -> int:
