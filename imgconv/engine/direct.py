@@ -36,8 +36,8 @@ from .threads import run_rows
 
 #: The cost model on one thread (benchmarks/fit_planner.py): multiply-adds per second (non-zero taps),
 #: and seconds per output value of memory traffic and bookkeeping.
-RATE = 1.96e+10
-PER_VALUE = 2.13e-10
+RATE = 1.89e+10
+PER_VALUE = 7.78e-11
 NUMBA = True
 THREADED = True
 #: combine codes for fill_rows: write every kernel's response, or sqrt(sum of squares) * scale.

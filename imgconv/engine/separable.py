@@ -36,8 +36,8 @@ from .threads import run_rows
 MAX_RANK = 4
 #: The cost model on one thread (benchmarks/fit_planner.py): multiply-adds per second of the column and
 #: row passes, and seconds per output value of memory traffic and bookkeeping.
-RATE = 2.55e+10
-PER_VALUE = 6.58e-10
+RATE = 2.44e+10
+PER_VALUE = 5.29e-10
 NUMBA = True
 THREADED = True
 #: Upper bound of a block's column-pass tile (per thread).
