@@ -34,8 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import imgconv  # noqa: E402
 from imgconv.apply import apply_filter  # noqa: E402
-from imgconv.engine import ALGORITHMS  # noqa: E402
-from imgconv.engine.planner import plan, why_not, work  # noqa: E402
+from imgconv.engine import ALGORITHMS, engine  # noqa: E402
+from imgconv.engine.planner import plan, why_not  # noqa: E402
 from imgconv.filters import SOBEL_X, box_kernel, emboss_kernel, gaussian_kernel, sharpen_kernel, sobel  # noqa: E402
 from imgconv.kernel import KernelInfo  # noqa: E402
 
@@ -46,6 +46,11 @@ TARGETS = {"gauss-s2": 1.3, "gauss-s8": 1.3, "sharpen-3x3": 1.5, "emboss-3x3": 1
            "sobel-mag": 1.0, "dense-15x15": 0.8, "box-31": 1.0}
 SCIPY_TARGET = 8.0  # auto at least this many times faster than scipy.ndimage
 AUTO_VS_BEST = 1.25  # auto at most this much slower than the fastest engine
+
+
+def work(algo, info, shape):
+    """The arithmetic engine `algo` does on an image of `shape` (its module's work(), for GFLOP/s)."""
+    return engine(algo).work(info, shape)
 
 
 def peers():

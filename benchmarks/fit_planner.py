@@ -1,20 +1,24 @@
-"""Fit the planner's cost model (imgconv/engine/planner.py: PER_VALUE and RATES) to this machine.
+"""Fit each engine's cost model (RATE and PER_VALUE in its module, imgconv/engine/<name>.py) to this machine.
 
     python benchmarks/fit_planner.py            # measure, fit, print the constants and the fit's error
-    python benchmarks/fit_planner.py --write    # ... and write them into planner.py
+    python benchmarks/fit_planner.py --write    # ... and write them into the engine modules
 
-Model, per engine:  seconds = values * PER_VALUE[engine] + work(engine) / RATES[engine]
-with values = H*W*C and work() as the planner defines it (non-zero taps per value for direct,
-rank*(k1+k2) for separable, one per value for sat, n*log2(n) per channel for fft, k1*k2 per value
-for im2col).  Each engine is timed on a grid of kernels on 1080p and 4K RGB images (float32 and uint8,
-both threads, best of --repeat runs: the best run is the least disturbed by other work on the machine),
-and the two constants are fitted by non-negative least squares on relative error (each sample divided
-by its measured time, so small and large workloads weigh alike).  Writes benchmarks/results/planner_fit.json.
+Model, per engine (imgconv.engine's contract):  seconds = values * PER_VALUE + work(kernel, shape) / RATE
+on one thread, with values = H*W*C and work() as the engine module defines it (non-zero taps per value for
+direct, rank*(k1+k2) for separable, one per value for sat, n*log2(n) per channel for fft, k1*k2 per value
+for im2col).  Each engine of the registry (imgconv.engine.ENGINES) is timed on a grid of kernels on 1080p
+and 4K RGB images, the way one thread runs it (the ahead-of-time loops when built), for the three type
+pairs the engines see -- float32 into float32, uint8 into float32 (a filter with a finishing step) and
+uint8 into uint8 (a plain filter on a photo: the fixed-point loops) -- best of --repeat runs (the best run
+is the least disturbed by other work on the machine).  The two constants are fitted by non-negative least
+squares on relative error (each sample divided by its measured time, so small and large workloads weigh
+alike).  Writes benchmarks/results/planner_fit.json.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import re
 import sys
@@ -25,13 +29,15 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import imgconv  # noqa: E402
-from imgconv.engine import planner  # noqa: E402
-from imgconv.filters import box_kernel, gaussian_kernel, sharpen_kernel  # noqa: E402
+from imgconv.convolution import run_plan  # noqa: E402
+from imgconv.engine import ENGINES, engine, loops  # noqa: E402
+from imgconv.engine.planner import plan  # noqa: E402
+from imgconv.filters import box_kernel, emboss_kernel, gaussian_kernel, sharpen_kernel  # noqa: E402
 from imgconv.kernel import KernelInfo  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
-PLANNER = Path(planner.__file__)
+#: (image type, result type) pairs timed.
+TYPES = (("float32", "float32"), ("uint8", "float32"), ("uint8", "uint8"))
 
 
 def grid(rng):
@@ -43,6 +49,7 @@ def grid(rng):
     for k in (3, 5, 7, 11, 15):
         out.append(("direct", f"dense {k}x{k}", dense[k], (small, big)))
     out.append(("direct", "sharpen 3x3", sharpen_kernel(1.0), (small, big)))
+    out.append(("direct", "emboss 3x3", emboss_kernel(), (small, big)))
     sobel = np.array([[1.0, 0, -1], [2, 0, -2], [1, 0, -1]])
     out.append(("direct", "sobel 3x3", sobel, (small, big)))
     out.append(("separable", "sobel 3x3", sobel, (small, big)))
@@ -66,23 +73,29 @@ def measure(repeat: int):
     rng = np.random.default_rng(3)
     images = {}
     samples = []
+    runner = "aot" if loops.aot_module() is not None else "jit"
     for algo, label, kernel, sizes in grid(rng):
+        if algo not in ENGINES:
+            continue
         for hw in sizes:
-            for dtype in ("float32", "uint8"):
+            for dtype, result in TYPES:
                 key = (hw, dtype)
                 if key not in images:
                     base = rng.random(hw + (3,), dtype=np.float32)
                     images[key] = base if dtype == "float32" else (base * 255).astype(np.uint8)
                 image = images[key]
-                out = np.empty(image.shape, np.float32)
-                imgconv.convolve(image, kernel, algo=algo, out=out)  # warm-up (and compile)
-                runs = repeat if algo in ("direct", "separable", "sat") else max(1, repeat // 3)
-                best = min(_once(lambda: imgconv.convolve(image, kernel, algo=algo, out=out)) for _ in range(runs))
+                out = np.empty(image.shape, result)
                 info = KernelInfo(kernel)
-                values = image.size
+                chosen = dataclasses.replace(plan(info, image.shape, algo=algo, threads=1), runner=runner, threads=1)
+                numba = engine(algo).NUMBA
+                run_plan(chosen, image, out=out)  # warm-up (and compile)
+                runs = repeat if numba else max(1, repeat // 3)
+                best = min(_once(lambda c=chosen, i=image, o=out: run_plan(c, i, out=o)) for _ in range(runs))
                 samples.append({"engine": algo, "kernel": label, "image": f"{hw[1]}x{hw[0]}x3", "dtype": dtype,
-                                "values": values, "work": planner.work(algo, info, image.shape), "seconds": best})
-                print(f"  {algo:9s} {label:14s} {hw[1]}x{hw[0]} {dtype:7s} {best * 1e3:8.1f} ms", file=sys.stderr)
+                                "result": result, "values": image.size, "work": engine(algo).work(info, image.shape),
+                                "seconds": best})
+                print(f"  {algo:9s} {label:14s} {hw[1]}x{hw[0]} {dtype:7s}->{result:7s} {best * 1e3:8.1f} ms",
+                      file=sys.stderr)
     return samples
 
 
@@ -104,14 +117,14 @@ def nnls(a, b):
 
 def fit(samples):
     fitted = {}
-    for algo in planner.RATES:
+    for algo in ENGINES:
         rows = [s for s in samples if s["engine"] == algo]
         if not rows:
             continue
         t = np.array([s["seconds"] for s in rows])
         a = np.array([[s["values"], s["work"]] for s in rows]) / t[:, None]
         per_value, inverse_rate = nnls(a, np.ones(len(rows)))
-        rate = 1.0 / inverse_rate if inverse_rate > 0 else planner.RATES[algo] * 10
+        rate = 1.0 / inverse_rate if inverse_rate > 0 else engine(algo).RATE * 10
         predicted = np.array([s["values"] * per_value + s["work"] / rate for s in rows])
         error = np.abs(predicted / t - 1)
         fitted[algo] = {"PER_VALUE": float(per_value), "RATE": float(rate), "median_rel_error": float(np.median(error)),
@@ -122,29 +135,30 @@ def fit(samples):
 
 
 def write(fitted):
-    text = PLANNER.read_text()
+    """Put the fitted RATE and PER_VALUE into each engine's module (the lines `RATE = ...`, `PER_VALUE = ...`)."""
     for algo, f in fitted.items():
-        text = re.sub(rf'(RATES = \{{.*?"{algo}": )[0-9.e+-]+', lambda m: m.group(1) + f"{f['RATE']:.3g}", text, count=1,
-                      flags=re.S)
-        text = re.sub(rf'(PER_VALUE = \{{.*?"{algo}": )[0-9.e+-]+', lambda m: m.group(1) + f"{f['PER_VALUE']:.3g}", text,
-                      count=1, flags=re.S)
-    PLANNER.write_text(text)
-    print(f"wrote the fitted constants into {PLANNER}", file=sys.stderr)
+        path = Path(engine(algo).__file__)
+        text = path.read_text()
+        for name, value in (("RATE", f["RATE"]), ("PER_VALUE", f["PER_VALUE"])):
+            text, count = re.subn(rf"^{name} = [0-9.e+-]+$", f"{name} = {value:.3g}", text, count=1, flags=re.M)
+            if count != 1:
+                raise SystemExit(f"{path}: no line `{name} = <number>` to rewrite")
+        path.write_text(text)
+        print(f"wrote RATE and PER_VALUE into {path}", file=sys.stderr)
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--repeat", type=int, default=7)
-    ap.add_argument("--write", action="store_true", help="write the fitted constants into planner.py")
+    ap.add_argument("--write", action="store_true", help="write the fitted constants into the engine modules")
     args = ap.parse_args(argv)
-    import numba
 
     samples = measure(args.repeat)
     fitted = fit(samples)
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=f"planner cost model fitted on this machine ({numba.get_num_threads()} threads)")
+    table = Table(title="engine cost models fitted on this machine (one thread)")
     for col in ("engine", "PER_VALUE (ns/value)", "RATE (work/s)", "median error", "max error", "samples"):
         table.add_column(col)
     for algo, f in fitted.items():

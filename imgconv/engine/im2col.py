@@ -25,8 +25,8 @@ from .threads import single_blas_thread
 
 #: The cost model on one thread (benchmarks/fit_planner.py): patch values per second (written, then read
 #: by the GEMV), and seconds per output value.
-RATE = 1.64e9
-PER_VALUE = 8.72e-9
+RATE = 5.57e+08
+PER_VALUE = 2.02e-08
 NUMBA = False
 THREADED = False
 #: Upper bound on the patch buffer.  Block height = BLOCK_BYTES // (W * C * k1 * k2 * 4), at least 1 row.

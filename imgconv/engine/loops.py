@@ -64,7 +64,7 @@ class Loop:
         if self._jitted is None:
             from numba import njit
 
-            _teach_numba()
+            teach_numba()
             self._jitted = njit(cache=True, nogil=True, **self.options)(self.py_func)
         return self._jitted
 
@@ -135,7 +135,7 @@ def numba_loaded() -> bool:
 _taught = False
 
 
-def _teach_numba() -> None:
+def teach_numba() -> None:
     """Let Numba type a Loop met as a global as its jitted dispatcher (so loops can call loops)."""
     global _taught
     if _taught:
@@ -171,7 +171,7 @@ def build(output_dir: str, module_name: str = "_loops") -> None:
         warnings.simplefilter("ignore")  # pycc's pending-deprecation notice
         from numba.pycc import CC
 
-    _teach_numba()
+    teach_numba()
     cc = CC(module_name, source_module="imgconv.engine.loops")
     cc.output_dir = output_dir
     cc.target_cpu = "host"  # built on the machine that runs it, like the JIT

@@ -24,8 +24,8 @@ from .threads import run_rows
 
 #: The cost model on one thread (benchmarks/fit_planner.py): output values per second from the running
 #: sums, and seconds per output value of memory traffic.
-RATE = 1.25e10
-PER_VALUE = 8.48e-10
+RATE = 1.25e+12
+PER_VALUE = 1.77e-09
 NUMBA = True
 THREADED = True
 #: Rows between restarts of the running column sums (bounds float64 drift; costs k1 rows per restart).

@@ -15,11 +15,18 @@ made in two steps, so the intermediate image never exists and the padded image i
 
 Rows are worked in blocks (a block needs no warm-up rows, since every output row reads its source rows
 directly), and ranges of rows run on several threads when the loop is jitted (imgconv.engine.threads).
+
+A uint8 image filtered into uint8 by a rank-1 kernel runs in 16-bit fixed point instead (fill_rows_fixed,
+imgconv.engine._fixed): the column pass multiplies pairs of source rows, the row pass pairs of values C
+apart, 16 (32 with AVX-512) multiply-adds per instruction, exact to the bound _fixed.separable_taps
+computes for the kernel; kernels whose bound is above _fixed.DELTA_MAX run the float32 loop.
 """
 
 import numpy as np
 
 from ..border import Source
+from . import _fixed
+from ._fixed import BLOCK, dot_pairs, dot_pairs_round, dot_pairs_scale, pair_rows, store_scaled, store_split, u8_entry
 from ._rows import CHUNK, comb1, comb2, comb4, comb8, fill_edges, out_limits, source_row, store
 from .loops import loop
 from .shapes import values
@@ -29,8 +36,8 @@ from .threads import run_rows
 MAX_RANK = 4
 #: The cost model on one thread (benchmarks/fit_planner.py): multiply-adds per second of the column and
 #: row passes, and seconds per output value of memory traffic and bookkeeping.
-RATE = 3.87e10
-PER_VALUE = 9.14e-10
+RATE = 2.44e+10
+PER_VALUE = 5.29e-10
 NUMBA = True
 THREADED = True
 #: Upper bound of a block's column-pass tile (per thread).
@@ -39,6 +46,8 @@ TILE_BYTES = 8 * 2**20
 L2_BYTES = 640 * 2**10
 #: Values per column block in the column pass: k1 blocks of the source stay in L2 while it runs.
 COLUMN_CHUNK = 2048
+#: Budget for the pair rows one block of the fixed-point column pass reads (L1 is 48 KiB per core).
+FIXED_L1_BYTES = 24 * 2**10
 
 
 @loop
@@ -143,6 +152,73 @@ def fill_rows(first, end, image2d, cval_row, rows, cols, left, channels, cval, c
                 store(chunk, row_out[start : start + n], lo, hi, rounding)
 
 
+@u8_entry("void(intp, intp, {image}[:, ::1], {image}[::1], intp[::1], intp[::1], intp, intp, i4[::1], i4, i2, "
+          "i4[::1], i4[::1], b1, f4, f4, intp, {result}[:, ::1])")
+def fill_rows_fixed(first, end, image2d, cval_row, rows, cols, left, channels, column, shift, edge, row, row_low,
+                    split, scale, low_scale, chunk, out):
+    """Output rows first .. end-1 of a uint8 image into uint8, in 16-bit fixed point (imgconv.engine._fixed).
+
+    Column pass: pair rows P_u = (padded row u, padded row u+1) interleaved as int16, built once per row
+    into a ring; output row i is sum_t dot_pairs(P_(i+2t), column pair t), rounded to int16 (`shift`).
+    Row pass: the int16 row's values paired with the same channel of the next pixel (C apart), so pair t
+    of the row taps is one more dot_pairs at offset 2*t*C; then scaled in float32, rounded and clipped.
+    `edge`: the int16 column-pass value of a constant border column."""
+    span = out.shape[1]
+    width = span // channels
+    padded = cols.shape[0] * channels
+    vertical = column.shape[0]
+    horizontal = row.shape[0]
+    reach = 2 * vertical  # rows i .. i + reach - 1 (the last has weight 0 when the column taps are odd)
+    last = rows.shape[0] - 1
+    stride = 2 * (span + BLOCK)
+    # Slack past each row is read into lanes whose results are thrown away: left as allocated (any int16).
+    ring = np.empty(reach * stride, np.int16)
+    base = left * channels
+    t_row = np.empty(padded + channels + BLOCK, np.int16)
+    pairs = np.empty(2 * (padded + BLOCK), np.int16)
+    acc = np.empty(chunk, np.int32)
+    low = np.empty(chunk, np.int32)
+    offsets = np.empty(max(vertical, horizontal), np.intp)
+    half = np.int32((1 << shift) >> 1)
+    for u in range(first, first + reach - 2):
+        a = (u % reach) * stride
+        pair_rows(source_row(image2d, cval_row, rows[min(u, last)]),
+                  source_row(image2d, cval_row, rows[min(u + 1, last)]), ring[a : a + 2 * span])
+    for i in range(first, end):
+        u = i + reach - 2
+        a = (u % reach) * stride
+        pair_rows(source_row(image2d, cval_row, rows[min(u, last)]),
+                  source_row(image2d, cval_row, rows[min(u + 1, last)]), ring[a : a + 2 * span])
+        for start in range(0, span, chunk):
+            n = min(chunk, span - start)
+            for t in range(vertical):
+                offsets[t] = ((i + 2 * t) % reach) * stride + 2 * start
+            # rounded straight into the row (t_row has BLOCK values of slack past the centre)
+            dot_pairs_round(t_row, base + start, ring, offsets, column, vertical, (n + BLOCK - 1) // BLOCK,
+                            half, shift)
+        fill_edges(t_row, cols, left, width, channels, edge)
+        pair_rows(t_row[:padded], t_row[channels : padded + channels], pairs[: 2 * padded])
+        row_out = out[i]
+        for start in range(0, span, chunk):
+            n = min(chunk, span - start)
+            for t in range(horizontal):
+                offsets[t] = 2 * (start + 2 * t * channels)
+            full = n // BLOCK
+            if split:
+                blocks = (n + BLOCK - 1) // BLOCK
+                dot_pairs(acc, True, pairs, offsets, row, horizontal, blocks)
+                dot_pairs(low, True, pairs, offsets, row_low, horizontal, blocks)
+                store_split(acc[:n], low[:n], scale, low_scale, row_out[start : start + n])
+                continue
+            # whole blocks straight into the output; the last values (never past the row's end) via acc
+            dot_pairs_scale(row_out, start, pairs, offsets, row, horizontal, full, scale)
+            if full * BLOCK < n:
+                for t in range(horizontal):
+                    offsets[t] += 2 * full * BLOCK
+                dot_pairs(acc, True, pairs, offsets, row, horizontal, 1)
+                store_scaled(acc[: n - full * BLOCK], scale, row_out[start + full * BLOCK : start + n])
+
+
 def block_rows(k1: int, rank: int, padded_span: int, source_row_bytes: int) -> int:
     """Rows per block.  One when the k1 source rows an output row reads fit in L2 together (the next
     output row then finds k1-1 of them still there, and nothing is read twice from memory); otherwise a
@@ -172,8 +248,25 @@ def reason(kernel) -> str:
     return f"{k} kernel has rank {kernel.rank} (SVD), so {kernel.rank} pairs of 1D passes are cheapest"
 
 
+def fixed_point(src: Source, plan, out: np.ndarray):
+    """The kernel in 16-bit fixed point (imgconv.engine._fixed.SeparableTaps) when this run can use it:
+    a uint8 image (and constant border value) into a uint8 result, a rank-1 kernel within the promise."""
+    if src.image.dtype != np.uint8 or out.dtype != np.uint8 or plan.kernel.rank != 1:
+        return None
+    return _fixed.cached(plan.kernel, "separable", _fixed.separable_taps)
+
+
+def fixed_chunk(column_pairs: int) -> int:
+    """Values per block of a fixed-point pass: the column pass's pair rows for one block stay in L1."""
+    return int(min(1024, max(2 * BLOCK, (FIXED_L1_BYTES // (4 * column_pairs)) // BLOCK * BLOCK)))
+
+
 def run(src: Source, plan, out: np.ndarray) -> None:
     """Fill `out` (HxWxC, float32 or uint8) from `src` (an imgconv.border.Source)."""
+    fixed = fixed_point(src, plan, out)
+    if fixed is not None:
+        _run_fixed(src, plan, fixed, out)
+        return
     columns, row_taps = plan.factors
     height = out.shape[0]
     lo, hi, rounding = out_limits(out.dtype)
@@ -183,4 +276,18 @@ def run(src: Source, plan, out: np.ndarray) -> None:
     run_rows(function, height, plan.threads, src.image2d, src.cval_row, src.rows, src.cols, src.left, channels,
              np.float32(src.cval), np.ascontiguousarray(columns, np.float32),
              np.ascontiguousarray(row_taps, np.float32), block, COLUMN_CHUNK, lo, hi, rounding,
+             out.reshape(height, -1))
+
+
+def _run_fixed(src: Source, plan, fixed, out: np.ndarray) -> None:
+    height = out.shape[0]
+    channels = src.image.shape[2]
+    column = fixed.column.view(np.int16).astype(np.int64)
+    half = (1 << fixed.shift) >> 1
+    edge = (int(round(src.cval)) * int(column.sum()) + half) >> fixed.shift  # a constant column, rounded
+    row_low = fixed.row_low if fixed.row_low is not None else fixed.row
+    function = plan.loop(fill_rows_fixed, src.image.dtype, out.dtype)
+    run_rows(function, height, plan.threads, src.image2d, src.cval_row, src.rows, src.cols, src.left, channels,
+             fixed.column, np.int32(fixed.shift), np.int16(edge), fixed.row, row_low, fixed.row_low is not None,
+             np.float32(fixed.scale), np.float32(fixed.low_scale), fixed_chunk(fixed.column_pairs),
              out.reshape(height, -1))
