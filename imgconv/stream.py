@@ -15,6 +15,8 @@ Either way the same bands reach the same writer in the same order, so the files 
 from __future__ import annotations
 
 import time
+import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -46,22 +48,49 @@ def open_input(source, target, fmt: str, chain, options):
     rows is the band height when the result is streamed into a TIFF output (`run`), else None.
     picture is a TiffRows for a huge TIFF streamed in, else load()'s Picture (decoded whole).
     """
-    size = _tiff_size(source)
+    with _quietly([]):
+        size = _tiff_size(source)
     if size is not None and band_rows(size, options):
-        width, height = size[1], size[0]
         if not writes_bands(target, fmt):
-            check_fits(fmt, width, height, target)  # from the header: nothing decoded yet
+            check_fits(fmt, size[1], size[0], target)  # from the header: nothing decoded yet
         else:
-            rows = open_rows(source, options.max_pixels)
-            if rows is not None and not (rows.cmyk and any(f.grey for f in chain)):  # luminance needs RGB
-                height_rows = band_rows(rows.shape, options)
-                if height_rows:
-                    return rows, height_rows
+            notes: list = []
+            with _quietly(notes):
+                rows = open_rows(source, options.max_pixels)
             if rows is not None:
+                rows.notes += notes
+                if band_rows(rows.shape, options) and not (rows.cmyk and any(f.grey for f in chain)):
+                    return rows, band_rows(rows.shape, options)  # (luminance needs RGB: CMYK is loaded)
                 rows.close()
     picture = load(source, max_pixels=options.max_pixels)
     check_fits(fmt, picture.shape[1], picture.shape[0], target)
     return picture, band_rows(picture.shape, options) if writes_bands(target, fmt) else None
+
+
+def reads_bands(source, target, fmt: str, options) -> bool:
+    """Whether open_input streams this input in: a huge TIFF read band by band into a TIFF file (what a
+    Dask cluster can split between its workers)."""
+    if not writes_bands(target, fmt):
+        return False
+    try:
+        with _quietly([]):
+            size = _tiff_size(source)
+            rows = open_rows(source, options.max_pixels) if size and band_rows(size, options) else None
+    except ImgconvError:
+        return False  # the job reports it
+    if rows is None:
+        return False
+    with rows:
+        return bool(band_rows(rows.shape, options))
+
+
+@contextmanager
+def _quietly(notes: list):
+    """What Pillow and tifffile warn or log about an odd file becomes notes, never stderr lines."""
+    with warnings.catch_warnings(record=True) as caught, logs.as_notes(notes):
+        warnings.simplefilter("always")
+        yield
+    notes += [f"decoder warning: {w.message}" for w in caught if not issubclass(w.category, DeprecationWarning)]
 
 
 def _tiff_size(source):
@@ -157,10 +186,11 @@ def run(picture, chain, linear, target, options, report, rows: int, *, on_band=N
         step = step.upstream
     recipe = replace(recipe, algos=tuple(steps))
     bands = runner(recipe) if runner is not None and streamed else None
+    report.notes.append(f"streamed in bands of {rows} rows ({recipe.count} bands)"
+                        + ("; read band by band" if streamed else "")
+                        + ("; each band a task on the Dask cluster" if bands is not None else ""))
     if bands is None:
         bands = recipe.bands(pipeline)
-    report.notes.append(f"streamed in bands of {rows} rows ({recipe.count} bands)"
-                        + ("; read band by band" if streamed else ""))
     seconds = {"read+filter": 0.0}
 
     def counted():
