@@ -108,7 +108,7 @@ def _load_bytes(data: bytes, name: str, max_pixels, notes: list) -> Picture:
             try:
                 img = Image.open(io.BytesIO(data))
             except UnidentifiedImageError:
-                if data[:4] in (b"II*\0", b"MM\0*"):  # a TIFF Pillow cannot hold (float RGB, 16-bit LA...)
+                if data[:4] in (b"II*\0", b"MM\0*", b"II+\0", b"MM\0+"):  # a TIFF or BigTIFF Pillow cannot hold
                     return _load_tiff(data, name, None, check_size, notes)
                 if data[:8] == png.SIGNATURE and data[12:16] == b"IHDR":
                     check_size(struct.unpack(">II", data[16:24]))
