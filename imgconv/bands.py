@@ -78,15 +78,19 @@ class FilteredRows:
         self.upstream, self.filt, self.full = upstream, filt, full
         self.border, self.cval, self.out_dtype = border, cval, out_dtype
         height = upstream.shape[0]
+        whole = plan(KernelInfo(filt.kernels[0], correlate=filt.correlate), upstream.shape,
+                     algo=options.get("algo", "auto"), threads=options.get("threads"))
         if options.get("algo", "auto") == "auto":
             # Bands are shorter than the image: plan once for the whole image so every band runs the
             # engine the whole image would (engines agree only to float32 rounding); that plan is reported.
-            whole = plan(KernelInfo(filt.kernels[0], correlate=filt.correlate), upstream.shape,
-                         threads=options.get("threads"))
             options["algo"] = whole.algo
             if on_plan:
                 on_plan(whole)
                 on_plan = None
+        if whole.runner == "jit":
+            # The whole image pays Numba's import once: done here, each band weighs only loading the
+            # loops (planner.LOOP_LOAD_SECONDS), so bands run jitted on every core as the image would.
+            import numba  # noqa: F401
         self.options, self.on_plan = options, on_plan
         self.before, self.after = halo(filt)
         self.row_map = source_index(height, self.before, self.after, border)  # padded row -> image row

@@ -31,10 +31,21 @@ from .io.tiffrows import MAGIC, TiffRows, open_rows
 from .io.writing import check_fits
 
 
+#: Values (rows x columns x channels) in a streamed band, unless --band-rows says otherwise: 24 MB of an
+#: 8-bit image.  Small enough that the input band, the result band and the filter's workspace stay well
+#: under --max-memory; large enough that a halo's extra rows and each band's fixed costs are a few percent.
+BAND_VALUES = 24 << 20
+
+
 def band_rows(shape, options) -> int | None:
-    """The band height when an image of `shape` is filtered in bands (--band-rows, --max-memory), else None."""
-    rows = options.band_rows or rows_for_budget(shape, options.max_memory)
-    return rows if rows < shape[0] else None
+    """The band height when an image of `shape` is streamed (its working memory would pass --max-memory,
+    or --band-rows), else None."""
+    if options.band_rows:
+        return options.band_rows if options.band_rows < shape[0] else None
+    budget = rows_for_budget(shape, options.max_memory)
+    if budget >= shape[0]:
+        return None
+    return max(16, min(budget, BAND_VALUES // (shape[1] * (shape[2] if len(shape) > 2 else 1))))
 
 
 def writes_bands(target, fmt: str) -> bool:
@@ -198,6 +209,7 @@ def run(picture, chain, linear, target, options, report, rows: int, *, on_band=N
         for done, band in enumerate(bands, start=1):
             seconds["read+filter"] += time.perf_counter() - clock
             yield band
+            del band  # not held while the next one is computed
             if on_band:
                 on_band(done, recipe.count)
             clock = time.perf_counter()

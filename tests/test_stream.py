@@ -442,3 +442,22 @@ def test_peak_memory_depends_on_the_band_not_the_image_height(tmp_path, compress
     taller = 6000 * 3000 * 3 / 2**20
     assert peaks[8000][0] - peaks[2000][0] < 0.15 * taller, peaks
     assert peaks[8000][1] - peaks[2000][1] > 1.5 * taller, peaks
+
+
+def test_big_outputs_are_handed_to_the_disk_as_they_are_written(tmp_path, monkeypatch):
+    """FileSink starts writeback every WRITE_BEHIND bytes (so the final fsync is short): ranges in order,
+    from the start, and the file is still exactly right."""
+    from imgconv.io import atomic
+
+    advised = []
+    real = os.posix_fadvise
+    monkeypatch.setattr(atomic.FileSink, "WRITE_BEHIND", 10_000)
+    monkeypatch.setattr(os, "posix_fadvise", lambda fd, offset, size, advice: (advised.append((offset, size)),
+                                                                               real(fd, offset, size, advice)))
+    source = write(tmp_path / "in.tif", noise((200, 64, 3)))
+    for compression in ("none", "zstd"):
+        advised.clear()
+        whole, streamed, _ = both(tmp_path, source, blur(1.0), band_rows=20, compression=compression)
+        assert np.array_equal(whole, streamed)
+        assert len(advised) >= 3 and advised[0][0] == 0
+        assert all(a + n == b for (a, n), (b, _) in zip(advised, advised[1:]))

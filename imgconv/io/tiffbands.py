@@ -78,6 +78,7 @@ def write(sink, bands, shape, dtype, meta: dict, *, alpha: bool, cmyk: bool, enc
     for band in bands:  # uncompressed: each band's bytes at their place, straight from the array
         sink.seek(offset)
         offset += sink.write(np.ascontiguousarray(band, dtype.newbyteorder("<")))
+        del band  # not held while the next one is computed
     if offset != end:
         raise RuntimeError(f"the bands held {offset - end + size} bytes of pixels, not {size}")
 
