@@ -34,7 +34,7 @@ class FileSink(io.RawIOBase):
     def __init__(self, fd: int):
         super().__init__()
         self.fd = fd
-        self._behind = 0  # bytes before this offset were handed to the disk
+        self._written = None  # (first, end, bytes) written since they were last handed to the disk
 
     def writable(self) -> bool:
         return True
@@ -47,12 +47,14 @@ class FileSink(io.RawIOBase):
         size = len(view)
         while view:
             view = view[os.write(self.fd, view):]
-        if size:
+        if size and hasattr(os, "posix_fadvise"):
             end = self.tell()
-            if end - self._behind >= self.WRITE_BEHIND:
-                if hasattr(os, "posix_fadvise"):
-                    os.posix_fadvise(self.fd, self._behind, end - self._behind, os.POSIX_FADV_DONTNEED)
-                self._behind = end
+            first, last, count = self._written or (end - size, end, 0)
+            first, last, count = min(first, end - size), max(last, end), count + size
+            self._written = (first, last, count)
+            if count >= self.WRITE_BEHIND:
+                os.posix_fadvise(self.fd, first, last - first, os.POSIX_FADV_DONTNEED)
+                self._written = None
         return size
 
     def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
@@ -125,7 +127,7 @@ def _link_unnamed(fd: int, directory: Path, path: Path, mode) -> None:
     """Give the finished unnamed file its name: linked under a hidden temporary name, renamed over `path`."""
     temp = directory / f".{path.name}.{secrets.token_hex(4)}.part"
     try:
-        os.link(f"/proc/self/fd/{fd}", temp, follow_symlinks=True)
+        _link(fd, temp)
     except OSError as e:
         if e.errno in (errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS):
             raise
@@ -139,6 +141,28 @@ def _link_unnamed(fd: int, directory: Path, path: Path, mode) -> None:
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
+
+
+def _link(fd: int, temp: Path) -> None:
+    """linkat() the unnamed file to `temp`: through /proc/self/fd (any user), or where a kernel refuses
+    that with EXDEV (Linux 6.18 on this project's machine), by linkat(fd, "", AT_EMPTY_PATH) through
+    libc -- for a process allowed to (CAP_DAC_READ_SEARCH); otherwise the caller copies the bytes."""
+    try:
+        os.link(f"/proc/self/fd/{fd}", temp, follow_symlinks=True)
+        return
+    except OSError as e:
+        if e.errno != errno.EXDEV:
+            raise
+        refused = e
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.linkat(fd, b"", AT_FDCWD, os.fsencode(temp), AT_EMPTY_PATH) != 0:
+        raise refused
+
+
+#: linkat()'s flag and "the current directory" (Linux's values).
+AT_EMPTY_PATH, AT_FDCWD = 0x1000, -100
 
 
 @contextmanager
