@@ -30,7 +30,6 @@ from .io.settings import with_compression
 from .io.tiffrows import MAGIC, TiffRows, open_rows
 from .io.writing import check_fits
 
-
 #: Values (rows x columns x channels) in a streamed band, unless --band-rows says otherwise: 24 MB of an
 #: 8-bit image.  Small enough that the input band, the result band and the filter's workspace stay well
 #: under --max-memory; large enough that a halo's extra rows and each band's fixed costs are a few percent.

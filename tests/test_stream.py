@@ -13,9 +13,23 @@ import tifffile
 from PIL import Image
 
 from imgconv.bands import ArrayRows, FilteredRows, gather
-from imgconv.errors import ImgconvError
-from imgconv.filters import (FILTERS, Filter, blur, box, dog, edges, emboss, highpass, laplacian, lens, log,
-                             motion, sharpen, sobel, unsharp)
+from imgconv.filters import (
+    FILTERS,
+    Filter,
+    blur,
+    box,
+    dog,
+    edges,
+    emboss,
+    highpass,
+    laplacian,
+    lens,
+    log,
+    motion,
+    sharpen,
+    sobel,
+    unsharp,
+)
 from imgconv.io import load, tiffbands
 from imgconv.io.tiffrows import open_rows
 from imgconv.job import Job, Options, process_file, run_job
@@ -353,7 +367,8 @@ def test_a_corrupt_tile_midway_leaves_no_output(tmp_path):
     source.write_bytes(bytes(data))
     outcome = run_job(Job(str(source), str(tmp_path / "out.tif")), blur(1.0), Options(band_rows=16))
     assert not outcome.ok
-    assert outcome.error.startswith(f"{source}: corrupt, truncated or unsupported image (") and "\n" not in outcome.error
+    assert outcome.error.startswith(f"{source}: corrupt, truncated or unsupported image (")
+    assert "\n" not in outcome.error
     assert sorted(os.listdir(tmp_path)) == ["in.tif"]
 
 
@@ -413,7 +428,7 @@ def test_filtered_rows_for_any_range():
 
 #: Peak resident memory of a fresh process filtering one file, in MiB.  VmHWM is the process's own high-water
 #: mark: getrusage's ru_maxrss would carry over the (larger) pytest process that started it.
-PEAK = textwrap.dedent("""
+PEAK = textwrap.dedent(r"""
     import json, re, sys
     from imgconv.filters import blur
     from imgconv.job import Options, process_file

@@ -17,6 +17,7 @@ from __future__ import annotations
 import mmap
 import os
 from concurrent.futures import ThreadPoolExecutor
+from functools import cached_property
 
 import numpy as np
 
@@ -82,7 +83,6 @@ class TiffRows:
         self.full = FULL[kind.dtype]
         self.alpha, self.cmyk = kind.alpha, kind.cmyk
         self.encoding = settings.tiff_settings(page.compression, page.predictor)
-        self.info = self._metadata(page)
         self.tile = tuple(page.chunks[:2]) if page.is_tiled else None
         if len(self._tif.pages) > 1:
             self.notes.append(f"only the first of {len(self._tif.pages)} frames is filtered")
@@ -110,13 +110,15 @@ class TiffRows:
             return None  # load() has Pillow un-premultiply 8-bit colour, rounding its own way
         return kind
 
-    def _metadata(self, page) -> dict:
-        """What load() carries: the page's ICC, XMP and dpi, and what Pillow reads (EXIF) where it can."""
+    @cached_property
+    def info(self) -> dict:
+        """What load() carries: the page's ICC, XMP and dpi, and what Pillow reads (EXIF) where it can
+        (asked for only where the output is written, not by each Dask band task)."""
         from PIL import Image
 
         from .reading import pillow_bomb_limit
 
-        meta = tiff.page_meta(page)
+        meta = tiff.page_meta(self.page)
         meta.pop("orientation", None)
         try:
             with pillow_bomb_limit(None), Image.open(self.name) as img:  # the header only: nothing decoded
