@@ -119,7 +119,7 @@ def run(paths, filters, options: Options, *, out_dir=None, template="{name}", jo
     for job in planned:  # an output name (or --format) imgconv cannot write, found before any file is read
         output_format(job.target, options.fmt)
     workers = min(jobs or machine_cores(), len(planned))
-    if scheduler and len(planned) == 1:
+    if scheduler == "local" and len(planned) == 1:
         workers = jobs or machine_cores()  # a single huge TIFF is split into bands between them
     if workers > 1 and options.threads is None:
         options = replace(options, threads=threads_per_worker(workers))

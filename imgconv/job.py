@@ -163,6 +163,8 @@ def _filter_and_save(picture, chain, linear, source, target, options: Options, r
     encoding = picture.encoding
     if output_format(target, options.fmt) == "TIFF":
         encoding = with_compression(encoding, options.compression)
+    elif options.compression:
+        report.notes.append("--compression applies to TIFF outputs only")
     report.notes += save(pixels, target, alpha=picture.alpha, info=picture.info, quality=options.quality,
                          cmyk=picture.cmyk and pixels.shape[2] == 4, strip=options.strip, fmt=options.fmt,
                          encoding=encoding)
