@@ -372,6 +372,16 @@ def test_a_corrupt_tile_midway_leaves_no_output(tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["in.tif"]
 
 
+def test_a_truncated_uncompressed_tiff_is_one_line_not_a_crash(tmp_path):
+    """Pixels missing from the end of the file: never memory-mapped (reading them would kill the process)."""
+    source = write(tmp_path / "in.tif", noise((300, 64, 3)), rowsperstrip=10)
+    source.write_bytes(source.read_bytes()[:-5000])
+    done = cli("blur", source, tmp_path / "out.tif", "--band-rows", "50")
+    assert done.returncode == 1 and len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert "truncated" in done.stderr
+    assert sorted(os.listdir(tmp_path)) == ["in.tif"]
+
+
 def test_an_interrupt_midway_leaves_no_output_and_the_old_file(tmp_path):
     source = write(tmp_path / "in.tif", noise((200, 64, 3)))
     target = tmp_path / "out.tif"

@@ -69,7 +69,7 @@ class TiffRows:
             return
         try:
             check_pixel_limit((int(page.imagewidth), int(page.imagelength)), self.name,
-                       DEFAULT_MAX_PIXELS if max_pixels is None else max_pixels)
+                              DEFAULT_MAX_PIXELS if max_pixels is None else max_pixels)
         except ImgconvError:
             self.close()
             raise
@@ -86,7 +86,9 @@ class TiffRows:
         self.tile = tuple(page.chunks[:2]) if page.is_tiled else None
         if len(self._tif.pages) > 1:
             self.notes.append(f"only the first of {len(self._tif.pages)} frames is filtered")
-        self._mapped = page.is_memmappable and page.planarconfig == 1
+        # Mapped only if the file holds all the pixels: a page mapped past the end would kill the process.
+        self._mapped = (page.is_memmappable and page.planarconfig == 1
+                        and int(page.dataoffsets[0]) + page.nbytes <= os.fstat(self._file.fileno()).st_size)
         self.chunk_rows = page.chunks[0]
         self.grid = page.chunked  # [planes,] chunk rows, chunk columns[, 1]
 
