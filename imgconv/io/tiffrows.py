@@ -86,7 +86,7 @@ class TiffRows:
         self.tile = tuple(page.chunks[:2]) if page.is_tiled else None
         if len(self._tif.pages) > 1:
             self.notes.append(f"only the first of {len(self._tif.pages)} frames is filtered")
-        # Mapped only if the file holds all the pixels: a page mapped past the end would kill the process.
+        # Mapped only if the file holds all the pixels; else read strip by strip, the missing ones reported.
         self._mapped = (page.is_memmappable and page.planarconfig == 1
                         and int(page.dataoffsets[0]) + page.nbytes <= os.fstat(self._file.fileno()).st_size)
         self.chunk_rows = page.chunks[0]
