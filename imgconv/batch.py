@@ -106,10 +106,11 @@ def threads_per_worker(jobs: int, cores: int | None = None) -> int:
 
 
 def run(paths, filters, options: Options, *, out_dir=None, template="{name}", jobs=None, skip_existing=False,
-        fail_fast=False, scheduler=None, on_outcome=None, on_start=None) -> Summary:
+        fail_fast=False, scheduler=None, on_outcome=None, on_start=None, on_band=None) -> Summary:
     """What a filter command does: plan the jobs (IN OUT, many inputs with --out-dir, or --in-place),
     choose worker processes and engine threads, run them.  Usage errors (bad names, templates, formats)
-    raise ImgconvError before anything is read; `on_start(count)` is told how many jobs will run."""
+    raise ImgconvError before anything is read; `on_start(count)` is told how many jobs will run, and
+    on_band(done, total) the bands of a single huge image as they are written."""
     name = "+".join(f.name for f in filters)
     if options.in_place:
         planned = in_place_jobs(paths, out_dir)
@@ -118,12 +119,14 @@ def run(paths, filters, options: Options, *, out_dir=None, template="{name}", jo
     for job in planned:  # an output name (or --format) imgconv cannot write, found before any file is read
         output_format(job.target, options.fmt)
     workers = min(jobs or machine_cores(), len(planned))
+    if scheduler == "local" and len(planned) == 1:
+        workers = jobs or machine_cores()  # a single huge TIFF is split into bands between them
     if workers > 1 and options.threads is None:
         options = replace(options, threads=threads_per_worker(workers))
     if on_start:
         on_start(len(planned))
     return run_batch(planned, filters, options, workers=workers, skip_existing=skip_existing,
-                     fail_fast=fail_fast, on_outcome=on_outcome, scheduler=scheduler)
+                     fail_fast=fail_fast, on_outcome=on_outcome, scheduler=scheduler, on_band=on_band)
 
 
 def in_place_jobs(paths, out_dir=None) -> list[Job]:
@@ -137,8 +140,9 @@ def in_place_jobs(paths, out_dir=None) -> list[Job]:
 
 
 def run_batch(jobs, filters, options, *, workers: int = 1, skip_existing=False, fail_fast=False,
-              on_outcome=None, scheduler=None) -> Summary:
-    """Run every job; `on_outcome(outcome)` is told of each as it finishes (for the progress bar)."""
+              on_outcome=None, scheduler=None, on_band=None) -> Summary:
+    """Run every job; `on_outcome(outcome)` is told of each as it finishes (for the progress bar), and
+    on_band(done, total) of the bands of a single job's huge image."""
     summary = Summary()
     clock = time.perf_counter()
 
@@ -152,8 +156,10 @@ def run_batch(jobs, filters, options, *, workers: int = 1, skip_existing=False, 
         if scheduler:
             from .distributed import run_on_dask
 
-            run_on_dask(scheduler, jobs, filters, options, skip_existing, record, workers)
-        elif workers <= 1 or len(jobs) <= 1:
+            run_on_dask(scheduler, jobs, filters, options, skip_existing, record, workers, on_band=on_band)
+        elif len(jobs) == 1:
+            record(run_job(jobs[0], filters, options, skip_existing, on_band=on_band))
+        elif workers <= 1:
             for job in jobs:
                 if record(run_job(job, filters, options, skip_existing)):
                     break

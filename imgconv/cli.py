@@ -141,16 +141,26 @@ def _run(paths, filters, settings):
     from .job import Options
 
     options = Options(**{f.name: settings[f.name] for f in fields(Options) if f.name in settings})
-    progress = None
+    progress = bands = None
 
     def on_start(count):
-        nonlocal progress
+        nonlocal progress, bands
         if count > 1 and not settings["quiet"]:
             from .progress import BatchProgress
 
             progress = BatchProgress(count).__enter__()
+        elif count == 1:  # one huge image streamed band by band shows its bands
+            from .progress import BandProgress
+
+            bands = BandProgress("filtering", quiet=settings["quiet"])
+
+    def on_band(done, total):
+        if bands:
+            bands(done, total)
 
     def on_outcome(outcome):
+        if bands:
+            bands.close()
         if progress:
             progress.advance(outcome)
         elif not outcome.ok:
@@ -162,12 +172,14 @@ def _run(paths, filters, settings):
         summary = batch.run(paths, filters, options, out_dir=settings["out_dir"], template=settings["output_template"],
                             jobs=settings["jobs"], skip_existing=settings["skip_existing"],
                             fail_fast=settings["fail_fast"], scheduler=settings["scheduler"],
-                            on_outcome=on_outcome, on_start=on_start)
+                            on_outcome=on_outcome, on_start=on_start, on_band=on_band)
     except ImgconvError as e:
         raise CliError(str(e), exit_code=2) from None
     finally:
         if progress:
             progress.__exit__(None, None, None)
+        if bands:
+            bands.close()
     if progress:
         progress.print_summary(summary)
     if summary.interrupted:

@@ -14,11 +14,14 @@ from pathlib import Path
 
 import numpy as np
 
+from . import stream
 from .bands import apply_in_bands, rows_for_budget
 from .dtypes import to_dtype
 from .errors import ImgconvError
 from .filters import Filter
-from .io import as_rgb, load, output_format, save
+from .io import as_rgb, output_format, save
+from .io.settings import with_compression
+from .io.tiffrows import TiffRows
 
 STDIO = "-"
 
@@ -42,6 +45,7 @@ class Options:
     band_rows: int | None = None  # filter in bands of this many rows (imgconv.bands); None: from max_memory
     max_memory: int = 1 << 30  # working memory (beyond input and output) before an image is split in bands
     threads: int | None = None  # the most threads the engines may use (None: every core)
+    compression: str | None = None  # TIFF output compression (--compression); None: the input's, else Deflate
 
 
 @dataclass
@@ -76,14 +80,16 @@ def check_target(source, target, overwrite: bool, in_place: bool = False, fmt: s
     raise ImgconvError(f"{target}: {what}; pass --overwrite to replace it")
 
 
-def process_file(source, target, filters, options: Options = Options()) -> Report:
+def process_file(source, target, filters, options: Options = Options(), *, on_band=None, runner=None) -> Report:
     """Load, apply one Filter (or a chain of them, without re-encoding in between), save.
 
+    A huge image going to a TIFF file is streamed band by band (imgconv.stream): on_band(done, total)
+    is told as each band is written, and runner(recipe) may compute the bands elsewhere (Dask).
     Every failure is an ImgconvError with a one-line message naming the file; a bug or an unforeseen
     library error too ("internal error"), its traceback printed first when options.debug.
     """
     try:
-        return _process(source, target, filters, options)
+        return _process(source, target, filters, options, on_band, runner)
     except ImgconvError:
         raise
     except MemoryError:
@@ -95,32 +101,45 @@ def process_file(source, target, filters, options: Options = Options()) -> Repor
                            "run with --debug for the traceback") from (e if options.debug else None)
 
 
-def _process(source, target, filters, options: Options) -> Report:
+def _process(source, target, filters, options: Options, on_band=None, runner=None) -> Report:
     chain = (filters,) if isinstance(filters, Filter) else tuple(filters)
     report = Report(str(source), str(target))
     check_target(source, target, options.overwrite, options.in_place, options.fmt)
+    fmt = output_format(target, options.fmt)
     clock = time.perf_counter()
-    picture = load(source, max_pixels=options.max_pixels)
-    report.notes += picture.notes
-    height, width = picture.pixels.shape[:2]
-    report.megapixels = height * width / 1e6
-    report.seconds["load"] = time.perf_counter() - clock
-    for filt in chain:
-        problem = filt.too_big_for(height, width)
-        if problem:
-            raise ImgconvError(f"{source}: {problem}")
-    if picture.cmyk and any(f.grey for f in chain):
-        picture = as_rgb(picture)  # luminance needs RGB
+    picture, rows = stream.open_input(source, target, fmt, chain, options)
+    try:
         report.notes += picture.notes
-    linear = [f.smooths and (f.linear if options.linear is None else options.linear) for f in chain]
-    if options.linear and not any(linear):
-        report.notes.append("--linear changes only blurs (filters that average); this filter ignores it")
-    if any(linear) and (picture.pixels.dtype.kind not in "u" or picture.cmyk):
-        what = "--linear" if options.linear else "linear light (the filter's default)"
-        report.notes.append(f"{what} applies to 8/16-bit RGB or grey images: float, 32-bit and CMYK are "
-                            "filtered as they are")
-        linear = [False] * len(chain)
+        height, width = picture.shape[:2]
+        report.megapixels = height * width / 1e6
+        report.seconds["open" if isinstance(picture, TiffRows) else "load"] = time.perf_counter() - clock
+        for filt in chain:
+            problem = filt.too_big_for(height, width)
+            if problem:
+                raise ImgconvError(f"{source}: {problem}")
+        if picture.cmyk and any(f.grey for f in chain):
+            picture = as_rgb(picture)  # luminance needs RGB (open_input never streams such a TIFF in)
+            report.notes += picture.notes
+        linear = [f.smooths and (f.linear if options.linear is None else options.linear) for f in chain]
+        if options.linear and not any(linear):
+            report.notes.append("--linear changes only blurs (filters that average); this filter ignores it")
+        if any(linear) and (picture.dtype.kind not in "u" or picture.cmyk):
+            what = "--linear" if options.linear else "linear light (the filter's default)"
+            report.notes.append(f"{what} applies to 8/16-bit RGB or grey images: float, 32-bit and CMYK are "
+                                "filtered as they are")
+            linear = [False] * len(chain)
+        if rows:  # a huge image going to a TIFF file: streamed band by band
+            stream.run(picture, chain, linear, target, options, report, rows, on_band=on_band, runner=runner)
+            return report
+        return _filter_and_save(picture, chain, linear, source, target, options, report)
+    finally:
+        if isinstance(picture, TiffRows):
+            picture.close()
 
+
+def _filter_and_save(picture, chain, linear, source, target, options: Options, report: Report) -> Report:
+    """The whole image in memory: filtered (in bands if its working memory calls for it), encoded whole."""
+    height = picture.shape[0]
     clock = time.perf_counter()
     result = picture.pixels
     with np.errstate(all="ignore"):  # overflow is checked once, below, and reported in one line
@@ -141,9 +160,14 @@ def _process(source, target, filters, options: Options) -> Report:
     report.seconds["filter"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
+    encoding = picture.encoding
+    if output_format(target, options.fmt) == "TIFF":
+        encoding = with_compression(encoding, options.compression)
+    elif options.compression:
+        report.notes.append("--compression applies to TIFF outputs only")
     report.notes += save(pixels, target, alpha=picture.alpha, info=picture.info, quality=options.quality,
                          cmyk=picture.cmyk and pixels.shape[2] == 4, strip=options.strip, fmt=options.fmt,
-                         encoding=picture.encoding)
+                         encoding=encoding)
     report.seconds["save"] = time.perf_counter() - clock
     return report
 
@@ -165,14 +189,16 @@ class Outcome:
     report: object = None
 
 
-def run_job(job: Job, filters, options: Options, skip_existing: bool = False) -> Outcome:
-    """Process one file; any failure becomes an Outcome, never an exception."""
+def run_job(job: Job, filters, options: Options, skip_existing: bool = False, *, on_band=None,
+            runner=None) -> Outcome:
+    """Process one file; any failure becomes an Outcome, never an exception (on_band, runner: see
+    process_file)."""
     if skip_existing and job.target != STDIO and os.path.exists(job.target):
         return Outcome(job, ok=True, skipped=True)
     try:
         if job.make_parent:
             _make_parent(job.target)
-        report = process_file(job.source, job.target, filters, options)  # raises only ImgconvError
+        report = process_file(job.source, job.target, filters, options, on_band=on_band, runner=runner)
     except ImgconvError as e:
         return Outcome(job, ok=False, error=str(e))
     return Outcome(job, ok=True, megapixels=report.megapixels, report=report)

@@ -48,6 +48,8 @@ COMMON_OPTIONS = [
                  help="Border value for --border constant, as a fraction of white (0 black, 1 white)."),
     click.option("--quality", type=click.IntRange(1, 100),
                  help="JPEG/WebP/AVIF/HEIC/JPEG XL quality (default: a JPEG input's own, else 95)."),
+    click.option("--compression", type=click.Choice(("none", "deflate", "lzw", "zstd", "jpeg")),
+                 help="TIFF output compression (default: a TIFF input's own, else deflate; jpeg for 8-bit)."),
     click.option("--overwrite", is_flag=True, help="Replace an existing output (even the input itself)."),
     click.option("--in-place", is_flag=True, help="Write each output over its own input: give IN... and no OUT."),
     click.option("--strip", is_flag=True, help="Drop metadata on purpose (EXIF, ICC profile, XMP, text)."),

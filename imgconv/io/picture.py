@@ -26,6 +26,14 @@ class Picture:
     def full(self) -> float:
         return FULL[self.pixels.dtype]
 
+    @property
+    def shape(self) -> tuple:
+        return self.pixels.shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.pixels.dtype
+
 
 def to_dtype(result: np.ndarray, dtype: np.dtype) -> np.ndarray:
     """Round to nearest and clip to the type's range (float outputs are kept as they are).

@@ -82,7 +82,7 @@ def _read_bytes(path, name) -> bytes:
 
 
 @contextmanager
-def _pillow_bomb_limit(max_pixels):
+def pillow_bomb_limit(max_pixels):
     """Pillow's own decompression-bomb check (it errs above twice MAX_IMAGE_PIXELS) set to our limit.
 
     Off while the file is opened: the image's own size is checked right after, with imgconv's message.
@@ -98,22 +98,22 @@ def _pillow_bomb_limit(max_pixels):
 
 def _load_bytes(data: bytes, name: str, max_pixels, notes: list) -> Picture:
     def check_size(size):
-        _check_size(size, name, max_pixels)
+        check_pixel_limit(size, name, max_pixels)
 
     try:
         plugin = plugins.identify(data)
         if plugin:
             return _load_plugin(plugin, data, check_size, notes)
-        with _pillow_bomb_limit(None):
+        with pillow_bomb_limit(None):
             try:
                 img = Image.open(io.BytesIO(data))
             except UnidentifiedImageError:
-                if data[:4] in (b"II*\0", b"MM\0*"):  # a TIFF Pillow cannot hold (float RGB, 16-bit LA...)
+                if data[:4] in (b"II*\0", b"MM\0*", b"II+\0", b"MM\0+"):  # a TIFF or BigTIFF Pillow cannot hold
                     return _load_tiff(data, name, None, check_size, notes)
                 if data[:8] == png.SIGNATURE and data[12:16] == b"IHDR":
                     check_size(struct.unpack(">II", data[16:24]))
                 raise ImgconvError(f"{name}: not an image, or a format imgconv cannot read") from None
-        with img, _pillow_bomb_limit(max_pixels):
+        with img, pillow_bomb_limit(max_pixels):
             check_size(img.size)
             if getattr(img, "n_frames", 1) > 1:
                 notes.append(f"only the first of {img.n_frames} frames is filtered")
@@ -122,7 +122,8 @@ def _load_bytes(data: bytes, name: str, max_pixels, notes: list) -> Picture:
                     pass
                 if png.is_wide(data):
                     return _load_png(data, notes)
-            if img.format == "TIFF" and (_tiff_is_wide(img) or not _pillow_decodes_tiff(img)):
+            if img.format == "TIFF" and (_tiff_is_wide(img) or not _pillow_decodes_tiff(img)
+                                         or _pillow_misreads_tiff(img, data)):
                 return _load_tiff(data, name, img, check_size, notes)
             if jpeg.decodes(img):
                 return _load_jpeg(data, img, notes)
@@ -131,7 +132,7 @@ def _load_bytes(data: bytes, name: str, max_pixels, notes: list) -> Picture:
             return picture
     except ImgconvError:
         raise
-    except Image.DecompressionBombError:  # an image inside the file (see _pillow_bomb_limit)
+    except Image.DecompressionBombError:  # an image inside the file (see pillow_bomb_limit)
         raise ImgconvError(f"{name}: an image inside the file is over the limit of {max_pixels:,} pixels "
                            "(a decompression-bomb guard); raise it with --max-pixels") from None
     except MemoryError:
@@ -143,7 +144,7 @@ def _load_bytes(data: bytes, name: str, max_pixels, notes: list) -> Picture:
         raise ImgconvError(f"{name}: corrupt, truncated or unsupported image ({detail})") from None
 
 
-def _check_size(size, name, max_pixels) -> None:
+def check_pixel_limit(size, name, max_pixels) -> None:
     width, height = size
     if width <= 0 or height <= 0:
         raise ImgconvError(f"{name}: image has zero width or height ({width}x{height})")
@@ -161,6 +162,17 @@ def _tiff_is_wide(img) -> bool:
     bits = img.tag_v2.get(258, (1,))
     bits = bits if isinstance(bits, tuple) else (bits,)
     return img.tag_v2.get(277, 1) >= 2 and max(bits) > 8
+
+
+def _pillow_misreads_tiff(img, data: bytes) -> bool:
+    """TIFFs Pillow decodes wrongly: white-is-zero over 8 bits (not inverted), and big-endian compressed
+    floats (bytes not swapped); tifffile reads them right (found by tests/test_stream.py)."""
+    tags = img.tag_v2
+    bits = tags.get(258, (1,))
+    bits = max(bits) if isinstance(bits, tuple) else bits
+    formats = tags.get(339, (1,))
+    floats = 3 in (formats if isinstance(formats, tuple) else (formats,))
+    return (tags.get(262) == 0 and bits > 8) or (floats and data[:2] == b"MM" and tags.get(259, 1) != 1)
 
 
 def _load_pillow(img: Image.Image, name: str, notes: list) -> Picture:

@@ -26,6 +26,8 @@ WRITABLE_TIFF = {1, 5, 7, 8, 32773, 34925, 50000}
 #: Compressions a predictor (horizontal differencing 2, floating point 3) goes with.
 PREDICTED_TIFF = {5, 8, 34925, 50000}
 TIFF_NAMES = {1: "none", 5: "LZW", 7: "JPEG", 8: "Deflate", 32773: "PackBits", 34925: "LZMA", 50000: "Zstandard"}
+#: --compression's choices and their Compression tag values.
+COMPRESSION_CHOICES = {"none": 1, "deflate": 8, "lzw": 5, "zstd": 50000, "jpeg": 7}
 
 
 def of_file(fmt: str, data: bytes, header=None) -> dict:
@@ -59,6 +61,15 @@ def webp_is_lossless(data: bytes) -> bool:
             return kind == b"VP8L"
         pos = pos + 8 + 16 if kind == b"ANMF" else pos + 8 + size + (size & 1)  # frames: look inside
     return False
+
+
+def with_compression(kept: dict | None, name: str | None) -> dict | None:
+    """The settings for a TIFF output when --compression names one (`COMPRESSION_CHOICES`): that
+    compression, with horizontal or floating-point differencing where it goes with one."""
+    if name is None:
+        return kept
+    compression = COMPRESSION_CHOICES[name]
+    return {**(kept or {}), **tiff_settings(compression, 2 if compression in PREDICTED_TIFF else 1)}
 
 
 def tiff_compression(kept: dict | None, dtype, notes: list, default: int = 8) -> tuple[int, int | None]:

@@ -8,6 +8,7 @@ and reads the TIFFs whose compression Pillow's libtiff cannot decode.
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -29,11 +30,30 @@ def read(data: bytes, name: str, check_size, notes: list):
         page = tif.pages.first
         check_size((int(page.imagewidth), int(page.imagelength)))  # before decoding: a header may claim any size
         pixels = _to_yxs(page.asarray(), page.axes, name)
-        photometric = page.photometric.name
-        extra = tuple(int(e) for e in (page.extrasamples or ()))
-        meta = _page_meta(page)
+        kind = layout(page, name, notes, samples=pixels.shape[2])
+        meta = page_meta(page)
         kept = settings.tiff_settings(page.compression, page.predictor)
-    samples = pixels.shape[2]
+    return convert(pixels, kind), meta, kind.alpha, kind.cmyk, kept
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How a TIFF's samples become imgconv's pixels: which to keep, in what type, and what to undo."""
+
+    keep: int  # samples kept (colour, then alpha if any); the rest are dropped
+    alpha: bool
+    associated: bool  # the alpha is premultiplied: un-premultiply
+    cmyk: bool
+    invert: bool  # white is zero: invert the first sample
+    dtype: np.dtype  # uint8, uint16 or float32
+
+
+def layout(page, name: str, notes: list, samples: int | None = None, photometric: str | None = None) -> Layout:
+    """The Layout of a tifffile page's pixels (`samples` per pixel and `photometric` as decoded, if not
+    the page's own); the notes say what converting changes.  An unsupported colour space is an ImgconvError."""
+    photometric = photometric or page.photometric.name
+    samples = int(page.samplesperpixel) if samples is None else samples
+    extra = tuple(int(e) for e in (page.extrasamples or ()))
     base = BASE_SAMPLES.get(photometric)
     if base is None or samples < base or (photometric == "SEPARATED" and samples != 4):
         raise ImgconvError(f"{name}: unsupported TIFF ({photometric} with {samples} samples)")
@@ -41,25 +61,37 @@ def read(data: bytes, name: str, check_size, notes: list):
     keep = base + alpha
     if samples > keep:
         notes.append(f"{samples - keep} extra sample(s) per pixel dropped")
-        pixels = pixels[:, :, :keep]
-    if pixels.dtype not in (np.uint8, np.uint16, np.float32):
-        if pixels.dtype.kind != "f":
-            notes.append(f"{pixels.dtype} samples filtered and saved as 32-bit float")
-        pixels = pixels.astype(np.float32)
-    full = FULL[pixels.dtype]
+    dtype = np.dtype(page.dtype).newbyteorder("=")
+    if dtype not in (np.uint8, np.uint16, np.float32):
+        if dtype.kind != "f":
+            notes.append(f"{dtype} samples filtered and saved as 32-bit float")
+        dtype = np.dtype(np.float32)
     if photometric == "MINISWHITE":
         notes.append("white-is-zero image inverted to black-is-zero")
-        pixels[..., :1] = (full - pixels[..., :1]) if pixels.dtype.kind == "f" else ~pixels[..., :1]
-    if alpha and extra[0] == 1:  # associated (premultiplied) alpha: un-premultiply
+    if alpha and extra[0] == 1:
         notes.append("premultiplied alpha un-premultiplied")
+    return Layout(keep, alpha, alpha and extra[0] == 1, photometric == "SEPARATED", photometric == "MINISWHITE",
+                  dtype)
+
+
+def convert(pixels: np.ndarray, kind: Layout) -> np.ndarray:
+    """Rows x columns x samples as decoded -> imgconv's pixels (whole image or any band of rows)."""
+    pixels = pixels[:, :, : kind.keep]
+    if pixels.dtype != kind.dtype:
+        pixels = pixels.astype(kind.dtype)
+    full = FULL[pixels.dtype]
+    if kind.invert:
+        pixels = pixels.copy() if not pixels.flags.writeable else pixels
+        pixels[..., :1] = (full - pixels[..., :1]) if pixels.dtype.kind == "f" else ~pixels[..., :1]
+    if kind.associated:  # un-premultiply
         a = pixels[..., -1:].astype(np.float32)
-        colour = np.divide(pixels[..., :-1].astype(np.float32) * full, a, out=np.zeros_like(a.repeat(keep - 1, -1)),
-                           where=a > 0)
+        colour = np.divide(pixels[..., :-1].astype(np.float32) * full, a,
+                           out=np.zeros_like(a.repeat(kind.keep - 1, -1)), where=a > 0)
         pixels = np.concatenate([to_dtype(colour, pixels.dtype), pixels[..., -1:]], axis=-1)
-    return pixels, meta, alpha, photometric == "SEPARATED", kept
+    return pixels
 
 
-def _page_meta(page) -> dict:
+def page_meta(page) -> dict:
     tags = page.tags
     meta = {}
     for code, key in ((34675, "icc_profile"), (700, "xmp")):
@@ -98,24 +130,30 @@ def write(sink, pixels: np.ndarray, meta: dict, *, cmyk: bool = False, compressi
     import tifffile
 
     channels = pixels.shape[2]
+    if predictor is None:
+        predictor = 2 if pixels.dtype.kind in "ui" else 1
+    tifffile.imwrite(sink, pixels if channels > 1 else pixels[:, :, 0],
+                     compression=compression if compression != 1 else None,
+                     predictor=predictor if predictor > 1 else None, **tags(meta, channels, cmyk))
+
+
+def tags(meta: dict, channels: int, cmyk: bool) -> dict:
+    """tifffile's write() arguments for the colour space and the metadata (ICC, XMP, dpi) of an image
+    with `channels` samples per pixel (the last one alpha when there are 2 or 4, unless `cmyk`)."""
     if cmyk:
         photometric, extrasamples = "separated", ()
     elif channels >= 3:
         photometric, extrasamples = "rgb", ("unassalpha",) * (channels - 3)
     else:
         photometric, extrasamples = "minisblack", ("unassalpha",) * (channels - 1)
-    kwargs = {}
+    kwargs = {"photometric": photometric, "extrasamples": extrasamples or None, "metadata": None}
     if meta.get("icc_profile"):
         kwargs["iccprofile"] = meta["icc_profile"]
     if meta.get("dpi"):
         kwargs["resolution"] = tuple(float(d) for d in meta["dpi"])
         kwargs["resolutionunit"] = "INCH"
-    extratags = []
+    kwargs["extratags"] = []
     if meta.get("xmp"):
         xmp = meta["xmp"] if isinstance(meta["xmp"], bytes) else str(meta["xmp"]).encode("utf-8")
-        extratags.append((700, "B", len(xmp), xmp, True))
-    if predictor is None:
-        predictor = 2 if pixels.dtype.kind in "ui" else 1
-    tifffile.imwrite(sink, pixels if channels > 1 else pixels[:, :, 0], photometric=photometric,
-                     extrasamples=extrasamples or None, compression=compression if compression != 1 else None,
-                     predictor=predictor if predictor > 1 else None, extratags=extratags, metadata=None, **kwargs)
+        kwargs["extratags"].append((700, "B", len(xmp), xmp, True))
+    return kwargs

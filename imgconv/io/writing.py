@@ -32,6 +32,19 @@ COMMON = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".tif": "TIFF", ".tiff
           ".bmp": "BMP", ".gif": "GIF"}
 
 
+#: The widest and tallest image each format holds (libjpeg's JPEG_MAX_DIMENSION, WebP's 14-bit sizes, GIF's
+#: 16-bit ones); the others hold any image imgconv can hold in memory.
+MAX_SIDE = {"JPEG": 65500, "WEBP": 16383, "GIF": 65535}
+
+
+def check_fits(fmt: str, width: int, height: int, path) -> None:
+    """Refuse, before anything is decoded, an image larger than an output format can hold."""
+    side = MAX_SIDE.get(fmt)
+    if side and max(width, height) > side:
+        raise ImgconvError(f"{path}: a {fmt} holds at most {side:,} pixels a side; this image is "
+                           f"{width:,}x{height:,}: write a TIFF (.tif), which is written band by band")
+
+
 def output_format(path, fmt: str | None = None) -> str:
     """Pillow's format name for an output: `fmt` (e.g. "png", "jpg") if given, else the path's
     extension; standard output ("-") defaults to PNG."""
