@@ -5,7 +5,8 @@
 
 Every implementation runs in this one process, after a warm-up call, in interleaved rounds (in each
 round the contenders of a workload take turns, call by call, fast ones up to 5 calls each), and the
-median over all calls is reported, so a slow spell of the machine hits every contender alike.  Each call writes into a preallocated output where the library allows it
+median over all calls is reported, so a slow spell of the machine hits every contender alike.  Each call
+writes into a preallocated output where the library allows it
 (imgconv, OpenCV, scipy), so page faults of a fresh 100 MB array are not measured for anyone.
 The thread count is the same for imgconv (Numba) and OpenCV (`--threads`, default all cores); scipy and
 Pillow are single-threaded.  OpenCV correlates, so it is given the flipped kernel (imgconv convolves).
@@ -158,7 +159,8 @@ def sobel_magnitude_workload(image, mods):
 
         def scipy():
             grey = image @ luma
-            return np.hypot(ndimage.sobel(grey, axis=1, mode="reflect"), ndimage.sobel(grey, axis=0, mode="reflect")) * scale
+            gx, gy = ndimage.sobel(grey, axis=1, mode="reflect"), ndimage.sobel(grey, axis=0, mode="reflect")
+            return np.hypot(gx, gy) * scale
         w.impls.append(Impl("scipy", scipy))
     if mods["PIL.ImageFilter"] is not None and image.dtype == np.uint8:
         from PIL import Image
@@ -186,7 +188,8 @@ def jpeg_workload(mods, tmp: Path, size=(3000, 4000)):
                  dtype="uint8", pixels=size[0] * size[1])
     w.out_bytes = size[0] * size[1] * 3
     filt = blur(2.0)
-    w.impls.append(Impl("imgconv auto", lambda: process_file(src, tmp / "out_imgconv.jpg", filt, Options(overwrite=True)),
+    w.impls.append(Impl("imgconv auto",
+                        lambda: process_file(src, tmp / "out_imgconv.jpg", filt, Options(overwrite=True)),
                         note="job.process_file (imgconv blur)"))
 
     def direct_uint8():
@@ -311,7 +314,8 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="1920x1080 and 3 rounds (a smoke run)")
     ap.add_argument("--rounds", type=int, default=None, help="timed rounds (default 9, quick 3)")
-    ap.add_argument("--budget", type=float, default=4.0, help="seconds per implementation per workload (slow ones run fewer rounds)")
+    ap.add_argument("--budget", type=float, default=4.0,
+                    help="seconds per implementation per workload (slow ones run fewer rounds)")
     ap.add_argument("--threads", type=int, default=os.cpu_count(), help="threads for imgconv and OpenCV")
     ap.add_argument("--only", nargs="*", help="workload names (e.g. gauss-s2 box-31 jpeg-12mp)")
     ap.add_argument("--dtypes", nargs="*", default=["float32", "uint8"])
@@ -380,9 +384,10 @@ def _version(module):
 
 def _cpu_name():
     try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
     except OSError:
         pass
     return platform.processor()
@@ -451,7 +456,8 @@ def render(rows, summary, meta):
         last = key
         style = "bold" if r["impl"] == "imgconv auto" else None
         t.add_row(r["workload"], r["dtype"], r["impl"], _f(r["ms"]), _f(r["mpx_s"], "{:.0f}"), _f(r["gb_s"]),
-                  _f(r["pct_copy_bw"], "{:.0f}%"), _f(r["gflops"]), _f(r["vs_opencv"], "{:.2f}"), r["note"], style=style)
+                  _f(r["pct_copy_bw"], "{:.0f}%"), _f(r["gflops"]), _f(r["vs_opencv"], "{:.2f}"), r["note"],
+                  style=style)
     console.print(t)
     s = Table(title="auto against the peers and the issue's targets")
     for col in ("workload", "dtype", "auto ms", "engine", "OpenCV ms", "auto/OpenCV", "target", "scipy ms",
@@ -474,13 +480,15 @@ def markdown(rows, summary, meta):
         f"({meta['copy_gbps']:.1f} GB/s read+write). numpy {m['numpy']}, numba {m['numba']}, OpenCV {m['opencv']}, "
         f"scipy {m['scipy']}, Pillow {m['pillow']}.",
         "",
-        "| workload | dtype | imgconv auto (engine) | OpenCV | auto / OpenCV | target | scipy.ndimage | scipy / auto | Pillow | auto / best engine |",
+        "| workload | dtype | imgconv auto (engine) | OpenCV | auto / OpenCV | target | scipy.ndimage | scipy / auto "
+        "| Pillow | auto / best engine |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in summary:
         lines.append(
-            f"| {r['description']} | {r['dtype']} | {_f(r['auto_ms'])} ms ({r['auto_engine'] or '-'}) | {_f(r['opencv_ms'])} ms "
-            f"| **{_f(r['vs_opencv'], '{:.2f}')}** | {_f(r['target_vs_opencv'], '<= {:.2f}')} | {_f(r['scipy_ms'], '{:.0f}')} ms "
+            f"| {r['description']} | {r['dtype']} | {_f(r['auto_ms'])} ms ({r['auto_engine'] or '-'}) "
+            f"| {_f(r['opencv_ms'])} ms | **{_f(r['vs_opencv'], '{:.2f}')}** "
+            f"| {_f(r['target_vs_opencv'], '<= {:.2f}')} | {_f(r['scipy_ms'], '{:.0f}')} ms "
             f"| {_f(r['scipy_speedup'], '{:.0f}x' if (r['scipy_speedup'] or 0) >= 10 else '{:.1f}x')} "
             f"| {_f(r['pillow_ms'])} {'ms' if r['pillow_ms'] else ''} "
             f"| {_f(r['auto_vs_best'], '{:.2f}')} |")
@@ -489,12 +497,14 @@ def markdown(rows, summary, meta):
         lines += ["", f"12 MP JPEG through the library with a uint8 result stored by the engine ({r['note']}): "
                       f"{r['ms']:.0f} ms, {r['vs_opencv']:.2f}x OpenCV.  `imgconv blur` (job.process_file) also "
                       "carries metadata and writes atomically with fsync."]
-    lines += ["", "<details><summary>Every engine and peer (ms, Mpx/s, GB/s and % of copy bandwidth, GFLOP/s)</summary>", "",
+    lines += ["", "<details><summary>Every engine and peer (ms, Mpx/s, GB/s and % of copy bandwidth, GFLOP/s)"
+              "</summary>", "",
               "| workload | dtype | implementation | ms | Mpx/s | GB/s | % copy bw | GFLOP/s | / OpenCV |",
               "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        lines.append(f"| {r['workload']} | {r['dtype']} | {r['impl']} {r['note']} | {_f(r['ms'])} | {_f(r['mpx_s'], '{:.0f}')} "
-                     f"| {_f(r['gb_s'])} | {_f(r['pct_copy_bw'], '{:.0f}%')} | {_f(r['gflops'])} | {_f(r['vs_opencv'], '{:.2f}')} |")
+        lines.append(f"| {r['workload']} | {r['dtype']} | {r['impl']} {r['note']} | {_f(r['ms'])} "
+                     f"| {_f(r['mpx_s'], '{:.0f}')} | {_f(r['gb_s'])} | {_f(r['pct_copy_bw'], '{:.0f}%')} "
+                     f"| {_f(r['gflops'])} | {_f(r['vs_opencv'], '{:.2f}')} |")
     lines += ["", "</details>", ""]
     return "\n".join(lines)
 
