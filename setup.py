@@ -14,12 +14,19 @@ from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 from setuptools.errors import CompileError
 
+HERE = os.path.dirname(os.path.abspath(__file__))
+
 
 class BuildLoops(build_ext):
     def build_extension(self, ext):
-        output_dir = os.path.dirname(os.path.abspath(self.get_ext_fullpath(ext.name)))
+        target = os.path.abspath(self.get_ext_fullpath(ext.name))
+        output_dir = os.path.dirname(target)
         os.makedirs(output_dir, exist_ok=True)
-        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        in_place = os.path.join(HERE, *ext.name.split(".")[:-1], os.path.basename(target))
+        for stale in {target, in_place}:  # a failed build must not leave an older one in use (editable installs)
+            if os.path.exists(stale):
+                os.remove(stale)
+        sys.path.insert(0, HERE)
         with tempfile.TemporaryDirectory() as cache:
             os.environ["NUMBA_CACHE_DIR"] = cache  # nothing of the build's JIT is left in the tree
             try:

@@ -22,6 +22,18 @@ needs_aot = pytest.mark.skipif(loops.aot_module() is None, reason="imgconv._loop
 NUMBA_ENGINES = [name for name in ENGINES if engine(name).NUMBA]
 
 
+def test_the_loops_were_compiled_at_install_where_a_compiler_exists():
+    """setup.py's build may fail quietly (the loops are then jitted on first use); where a C compiler is
+    present, as in CI, a failure is a bug -- this test makes it loud instead of skipping the rest."""
+    import shutil
+    import sysconfig
+
+    compiler = (sysconfig.get_config_var("CC") or "cc").split()[0]
+    if shutil.which(compiler) is None or loops.aot_module() is None and "IMGCONV_JIT" in __import__("os").environ:
+        pytest.skip("no C compiler here (or IMGCONV_JIT set): the jitted loops are what runs")
+    assert loops.aot_module() is not None, "pip install did not build imgconv._loops: see its build log"
+
+
 def kernel_for(algo, rng):
     return {"separable": low_rank_kernel(rng, (5, 4), 2), "direct": rng.standard_normal((4, 5)),
             "sat": box_kernel(5), "spans": runs_kernel(rng, (5, 6))}[algo]

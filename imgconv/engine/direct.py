@@ -29,7 +29,7 @@ import numpy as np
 from ..border import Source
 from . import _fixed
 from ._fixed import int_taps, u8_entry
-from ._rows import CHUNK, U, comb1_at, comb2_at, comb4_at, comb8_at, fetch_row, out_limits, store
+from ._rows import CHUNK, U, comb4_at, comb8_at, correlate_taps, fetch_row, out_limits, store
 from .loops import loop
 from .shapes import values
 from .threads import run_rows
@@ -44,39 +44,6 @@ THREADED = True
 STACK, MAGNITUDE = 0, 1
 #: int16 values per block of the integer loop (8 KiB, in L1).
 INT_CHUNK = 4096
-
-
-@loop
-def _correlate_block(ring, i, k1, tap_u, tap_off, tap_w, count, start, acc, at, n):
-    """acc[at : at + n] = sum over the kernel's `count` non-zero taps of weight * shifted ring row, for
-    outputs start .. start+n-1 of output row i (eight, four, two or one taps per sweep over acc; the
-    first sweep assigns).  Taps are read as (ring row, offset) pairs: no views in the loop nest."""
-    if count == 0:
-        for m in range(n):
-            acc[at + m] = 0
-        return
-    j = 0
-    while j + 8 <= count:
-        comb8_at(acc, at, n, j == 0, ring,
-                 (i + tap_u[j]) % k1, start + tap_off[j], (i + tap_u[j + 1]) % k1, start + tap_off[j + 1],
-                 (i + tap_u[j + 2]) % k1, start + tap_off[j + 2], (i + tap_u[j + 3]) % k1, start + tap_off[j + 3],
-                 (i + tap_u[j + 4]) % k1, start + tap_off[j + 4], (i + tap_u[j + 5]) % k1, start + tap_off[j + 5],
-                 (i + tap_u[j + 6]) % k1, start + tap_off[j + 6], (i + tap_u[j + 7]) % k1, start + tap_off[j + 7],
-                 tap_w[j], tap_w[j + 1], tap_w[j + 2], tap_w[j + 3],
-                 tap_w[j + 4], tap_w[j + 5], tap_w[j + 6], tap_w[j + 7])
-        j += 8
-    if j + 4 <= count:
-        comb4_at(acc, at, n, j == 0, ring,
-                 (i + tap_u[j]) % k1, start + tap_off[j], (i + tap_u[j + 1]) % k1, start + tap_off[j + 1],
-                 (i + tap_u[j + 2]) % k1, start + tap_off[j + 2], (i + tap_u[j + 3]) % k1, start + tap_off[j + 3],
-                 tap_w[j], tap_w[j + 1], tap_w[j + 2], tap_w[j + 3])
-        j += 4
-    if j + 2 <= count:
-        comb2_at(acc, at, n, j == 0, ring, (i + tap_u[j]) % k1, start + tap_off[j],
-                 (i + tap_u[j + 1]) % k1, start + tap_off[j + 1], tap_w[j], tap_w[j + 1])
-        j += 2
-    if j < count:
-        comb1_at(acc, at, n, j == 0, ring, (i + tap_u[j]) % k1, start + tap_off[j], tap_w[j])
 
 
 @loop(exports="void(intp, intp, {image}[:, ::1], {image}[::1], intp[::1], intp[::1], intp, intp, "
@@ -102,10 +69,10 @@ def fill_rows(first, end, image2d, cval_row, rows, cols, left, channels, cval, k
             if combine == STACK and not rounding:
                 # float output: accumulate straight into it (no chunk to copy out afterwards)
                 for k in range(kernels):
-                    _correlate_block(ring, i, k1, tap_u[k], tap_off[k], tap_w[k], counts[k], start, out[k, i], start, n)
+                    correlate_taps(ring, i, k1, tap_u[k], tap_off[k], tap_w[k], counts[k], start, out[k, i], start, n)
                 continue
             for k in range(kernels):
-                _correlate_block(ring, i, k1, tap_u[k], tap_off[k], tap_w[k], counts[k], start, acc[k], 0, n)
+                correlate_taps(ring, i, k1, tap_u[k], tap_off[k], tap_w[k], counts[k], start, acc[k], 0, n)
             if combine == MAGNITUDE:
                 total = acc[0, :n]
                 for m in range(n):

@@ -20,8 +20,8 @@ is a span, and the rest are taps.
 import numpy as np
 
 from ..border import Source
-from ._rows import CHUNK, fetch_row, out_limits, store
-from .direct import _correlate_block, tap_tables
+from ._rows import CHUNK, correlate_taps, fetch_row, out_limits, store
+from .direct import tap_tables
 from .loops import loop
 from .shapes import values
 from .threads import run_rows
@@ -143,7 +143,7 @@ def fill_rows(first, end, image2d, cval_row, rows, cols, left, channels, cval, k
         for start in range(0, span, CHUNK):
             n = min(CHUNK, span - start)
             chunk = acc[:n]
-            _correlate_block(ring, i, k1, tap_u, tap_off, tap_w, tap_u.shape[0], start, chunk)  # assigns
+            correlate_taps(ring, i, k1, tap_u, tap_off, tap_w, tap_u.shape[0], start, acc, 0, n)  # assigns
             _add_spans(sums, i, k1, span_u, span_a, span_b, span_w, channels, start, chunk)
             store(chunk, out[i, start : start + n], lo, hi, rounding)
 
