@@ -88,6 +88,8 @@ def process_file(source, target, filters, options: Options = Options()) -> Repor
 
 def _process(source, target, filters, options: Options) -> Report:
     chain = (filters,) if isinstance(filters, Filter) else tuple(filters)
+    if len(chain) == 1 and hasattr(chain[0], "process"):  # a whole-file step (deconvolution.job.Deblur)
+        return chain[0].process(source, target, options)
     report = Report(str(source), str(target))
     check_target(source, target, options.overwrite, options.in_place, options.fmt)
     clock = time.perf_counter()

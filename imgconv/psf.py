@@ -51,18 +51,18 @@ def _build(kind: str, args: str, spec: str) -> np.ndarray:
     numbers = _numbers(args, spec, kind)
     if kind == "gaussian":
         if len(numbers) != 1:
-            raise ImgconvError(f"--psf {spec}: give gaussian:SIGMA or gaussian:fwhm=F")
+            raise ImgconvError(f"--psf {spec!r}: give gaussian:SIGMA or gaussian:fwhm=F")
         key, value = numbers[0]
         if key not in (None, "sigma", "fwhm"):
-            raise ImgconvError(f"--psf {spec}: unknown gaussian parameter {key!r}; use SIGMA or fwhm=F")
+            raise ImgconvError(f"--psf {spec!r}: unknown gaussian parameter {key!r}; use SIGMA or fwhm=F")
         sigma = value / FWHM_PER_SIGMA if key == "fwhm" else value
         return filters.gaussian_kernel(sigma)
     if kind == "motion":
         if len(numbers) != 2 or any(k is not None for k, _ in numbers):
-            raise ImgconvError(f"--psf {spec}: give motion:LENGTH,ANGLE (pixels, degrees)")
+            raise ImgconvError(f"--psf {spec!r}: give motion:LENGTH,ANGLE (pixels, degrees)")
         return _builder("motion_kernel")(numbers[0][1], numbers[1][1], centered=False)
     if len(numbers) != 1 or numbers[0][0] is not None:
-        raise ImgconvError(f"--psf {spec}: give disk:RADIUS (pixels)")
+        raise ImgconvError(f"--psf {spec!r}: give disk:RADIUS (pixels)")
     return _builder("disk_kernel")(numbers[0][1])
 
 
@@ -75,9 +75,9 @@ def _numbers(args: str, spec: str, kind: str) -> list:
         try:
             number = float(value)
         except ValueError:
-            raise ImgconvError(f"--psf {spec}: {value.strip()!r} is not a number") from None
+            raise ImgconvError(f"--psf {spec!r}: {value.strip()!r} is not a number") from None
         if not math.isfinite(number):
-            raise ImgconvError(f"--psf {spec}: {value.strip()!r} is not a finite number")
+            raise ImgconvError(f"--psf {spec!r}: {value.strip()!r} is not a finite number")
         out.append((key, number))
     return out
 

@@ -44,7 +44,8 @@ def deconvolve(image, psf, method: str = "rl", iterations: int = 20, *, toleranc
     method "wiener": one FFT pass with the Laplacian prior weighted by `balance`.
     border / cval: how the image continues beyond its edges (imgconv's border modes; cval in image units).
     algo: force the convolution engine (RL only).  on_iteration(k, change) is called after each RL
-    iteration; `stats`, if a dict, receives "iterations" and "change" (the last relative change).
+    iteration; `stats`, if a dict, receives "iterations", "change" (the last relative change) and
+    "plans" (the planner's choices for the two convolutions).
     Channels are deconvolved alike and independently; the result is in the image's own scale.
     """
     if method not in METHODS:
@@ -76,7 +77,7 @@ def deconvolve(image, psf, method: str = "rl", iterations: int = 20, *, toleranc
                                    accelerate=accelerate, tv_lambda=tv_lambda, tolerance=tolerance,
                                    border=border, cval=cval, on_iteration=on_iteration)
     if isinstance(stats, dict):
-        stats.update(iterations=info.iterations, change=info.change, engine=forward.algo)
+        stats.update(iterations=info.iterations, change=info.change, plans=[forward, adjoint])
     return result.reshape(np.shape(image))
 
 

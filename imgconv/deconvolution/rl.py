@@ -26,13 +26,17 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 
 from ..convolution import run_plan
 from . import steps
 
-#: |grad x| is regularised by this fraction of the image's brightest value (TV only).
-TV_EPSILON = 1e-3
+#: TV only: |grad x| is regularised by eps = TV_EPS_PER_LAMBDA * lambda * (the image's brightest value).
+#: Where the gradient is well below eps the TV factor is 1 + lambda x Laplacian(x) / eps, an explicit
+#: diffusion step that damps every frequency without flipping its sign only if lambda x / eps <= 1/8
+#: (the 5-point Laplacian's eigenvalues reach -8).  A smaller eps grows a checkerboard in flat areas.
+TV_EPS_PER_LAMBDA = 8.0
 
 
 @dataclass
@@ -52,11 +56,12 @@ def richardson_lucy(observed, forward, adjoint, iterations, *, initial, accelera
     tolerance: stop once the relative change of an iteration falls below it.
     on_iteration(k, change) is called after each iteration.
     """
-    tv_eps = TV_EPSILON * max(float(observed.max()), 1e-30)
+    tv_eps = TV_EPS_PER_LAMBDA * (tv_lambda or 0.0) * max(float(observed.max()), 1e-30)
     adjoint_cval = 0.0 if border == "constant" else cval
     blurred = np.empty_like(observed)
     correction = np.empty_like(observed)
     flat = _flat(observed)
+    parts = min(observed.shape[0], 4 * numba.get_num_threads())  # row blocks of the TV step
 
     def step(x):
         """correction <- the factor that one RL (or RL-TV) step multiplies x by."""
@@ -64,7 +69,7 @@ def richardson_lucy(observed, forward, adjoint, iterations, *, initial, accelera
         steps.ratio(flat, _flat(blurred))
         run_plan(adjoint, blurred, border=border, cval=adjoint_cval, out=correction)
         if tv_lambda:
-            steps.tv_divide(x, correction, tv_lambda, tv_eps)
+            steps.tv_divide(x, correction, tv_lambda, tv_eps, parts)
 
     stats = Stats()
     if not accelerate:

@@ -75,34 +75,49 @@ def extrapolate(new, old, alpha, predicted):
 
 
 @njit(cache=True)
-def _unit_gradient(x, i, j, c, eps2):
-    """(ux, uy) = grad x / |grad x| at (i, j) of channel c: forward differences, zero past the edges."""
-    height, width = x.shape[0], x.shape[1]
-    centre = np.float64(x[i, j, c])
-    gx = np.float64(x[i, j + 1, c]) - centre if j + 1 < width else 0.0
-    gy = np.float64(x[i + 1, j, c]) - centre if i + 1 < height else 0.0
-    inverse = 1.0 / np.sqrt(gx * gx + gy * gy + eps2)
-    return gx * inverse, gy * inverse
+def _unit_gradient_row(x2d, i, channels, eps2, ux, uy):
+    """ux, uy <- grad x / |grad x| along row i of an H x (W*C) image: forward differences, 0 past the edge."""
+    height, n = x2d.shape
+    row = x2d[i]
+    below = x2d[i + 1] if i + 1 < height else row  # the last row's vertical difference is 0
+    for m in range(n):
+        gx = row[m + channels] - row[m] if m + channels < n else np.float32(0.0)
+        gy = below[m] - row[m]
+        inverse = np.float32(1.0) / np.sqrt(gx * gx + gy * gy + eps2)
+        ux[m] = gx * inverse
+        uy[m] = gy * inverse
 
 
 @njit(parallel=True, cache=True)
-def tv_divide(estimate, correction, lam, eps):
+def tv_divide(estimate, correction, lam, eps, parts):
     """correction <- correction / (1 - lam * div(grad x / |grad x|)), x = estimate (Dey et al. 2006).
 
     The divergence is the backward difference of the forward-difference unit gradient (its adjoint, as
     in Chambolle 2004), per channel; |grad x| is regularised by eps (image units) so flat areas do not
     divide by zero.  Each component of a unit gradient is in [-1, 1], so the divergence is in [-4, 4] and
-    lam < 0.25 keeps the denominator positive.
+    lam < 0.25 keeps the denominator positive.  Rows go in `parts` blocks, one per prange item; a block
+    computes each row's unit gradient once (and the row above its first one).
     """
     height, width, channels = estimate.shape
-    eps2 = np.float64(eps) ** 2
-    for i in prange(height):
-        for j in range(width):
-            for c in range(channels):
-                ux, uy = _unit_gradient(estimate, i, j, c, eps2)
-                div = ux + uy
-                if j > 0:
-                    div -= _unit_gradient(estimate, i, j - 1, c, eps2)[0]
-                if i > 0:
-                    div -= _unit_gradient(estimate, i - 1, j, c, eps2)[1]
-                correction[i, j, c] = correction[i, j, c] / np.float32(1.0 - lam * div)
+    n = width * channels
+    x2d = estimate.reshape(height, n)
+    out = correction.reshape(height, n)
+    eps2 = np.float32(eps) ** 2
+    lam32 = np.float32(lam)
+    one = np.float32(1.0)
+    for part in prange(parts):
+        first = part * height // parts
+        last = (part + 1) * height // parts
+        ux = np.empty(n, np.float32)
+        uy = np.empty(n, np.float32)
+        uy_above = np.zeros(n, np.float32)
+        if first > 0:
+            _unit_gradient_row(x2d, first - 1, channels, eps2, ux, uy_above)
+        for i in range(first, last):
+            _unit_gradient_row(x2d, i, channels, eps2, ux, uy)
+            dst = out[i]
+            for m in range(n):
+                left = ux[m - channels] if m >= channels else np.float32(0.0)
+                div = ux[m] - left + uy[m] - uy_above[m]
+                dst[m] = dst[m] / (one - lam32 * div)
+            uy, uy_above = uy_above, uy
