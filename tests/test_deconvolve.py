@@ -175,10 +175,17 @@ def test_reflect_border_keeps_the_edges_that_zero_padding_ruins(rng):
 
 def test_tolerance_stops_early_and_reports_each_iteration(rng):
     image = blur(scene(rng, (40, 40)), gaussian_kernel(1.5))
-    seen, stats = [], {}
-    imgconv.deconvolve(image, "gaussian:1.5", iterations=200, tolerance=2e-3,
-                       on_iteration=lambda k, change: seen.append((k, change)), stats=stats)
-    ks = [k for k, _ in seen]
+    seen, stats, last = [], {}, {}
+
+    def on_iteration(k, change, x):
+        seen.append((k, change, x.shape))
+        last["x"] = x.copy()
+
+    result = imgconv.deconvolve(image, "gaussian:1.5", iterations=200, tolerance=2e-3, on_iteration=on_iteration,
+                                stats=stats)
+    assert np.array_equal(last["x"], result)
+    ks = [k for k, _, _ in seen]
+    assert {shape for _, _, shape in seen} == {(40, 40)}
     assert ks == list(range(1, len(seen) + 1)) and len(seen) < 200 and stats["iterations"] == len(seen)
     assert seen[-1][1] < 2e-3 <= seen[-2][1]
     assert [p.algo for p in stats["plans"]] == ["separable", "separable"]  # a Gaussian runs separable

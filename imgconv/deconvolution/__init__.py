@@ -43,8 +43,8 @@ def deconvolve(image, psf, method: str = "rl", iterations: int = 20, *, toleranc
         scikit-image's richardson_lucy starts at 0.5).
     method "wiener": one FFT pass with the Laplacian prior weighted by `balance`.
     border / cval: how the image continues beyond its edges (imgconv's border modes; cval in image units).
-    algo: force the convolution engine (RL only).  on_iteration(k, change) is called after each RL
-    iteration; `stats`, if a dict, receives "iterations", "change" (the last relative change) and
+    algo: force the convolution engine (RL only).  on_iteration(k, change, estimate) is called after
+    each RL iteration k (estimate: the current one, shaped like the image, to read but not modify); `stats`, if a dict, receives "iterations", "change" (the last relative change) and
     "plans" (the planner's choices for the two convolutions).
     Channels are deconvolved alike and independently; the result is in the image's own scale.
     """
@@ -75,10 +75,17 @@ def deconvolve(image, psf, method: str = "rl", iterations: int = 20, *, toleranc
     start = _initial(initial, observed)
     result, info = richardson_lucy(observed, forward, adjoint, int(iterations), initial=start,
                                    accelerate=accelerate, tv_lambda=tv_lambda, tolerance=tolerance,
-                                   border=border, cval=cval, on_iteration=on_iteration)
+                                   border=border, cval=cval, on_iteration=_reshaped(on_iteration, np.shape(image)))
     if isinstance(stats, dict):
         stats.update(iterations=info.iterations, change=info.change, plans=[forward, adjoint])
     return result.reshape(np.shape(image))
+
+
+def _reshaped(on_iteration, shape):
+    """on_iteration with the estimate shaped like the caller's image (H x W stays H x W)."""
+    if on_iteration is None:
+        return None
+    return lambda k, change, estimate: on_iteration(k, change, estimate.reshape(shape))
 
 
 def _as_image(image) -> np.ndarray:
@@ -112,8 +119,13 @@ def _check_rl(iterations, tolerance, regularize, lam):
 def _initial(initial, observed: np.ndarray) -> np.ndarray:
     if isinstance(initial, str):
         if initial != "observed":
-            raise ImgconvError(f"initial must be 'observed' or a number, got {initial!r}")
+            raise ImgconvError(f"initial must be 'observed', a number or an array, got {initial!r}")
         return observed.copy()
+    if np.ndim(initial) > 0:
+        start = np.array(initial, dtype=np.float32, order="C").reshape(observed.shape)
+        if not (np.isfinite(start).all() and (start >= 0).all()):
+            raise ImgconvError("an initial estimate must be finite and >= 0")
+        return start
     value = float(initial)
     if not (math.isfinite(value) and value > 0):
         raise ImgconvError(f"a flat initial estimate must be a positive number, got {initial!r}")

@@ -16,7 +16,7 @@ import numpy as np
 from ..errors import ImgconvError
 
 #: Set by the CLI for a one-file run on a terminal: progress(total) returns a context manager that
-#: yields on_iteration(k, change), which shows a bar over the iterations.  None elsewhere (batches).
+#: yields on_iteration(k, change, estimate), which shows a bar over the iterations.  None elsewhere (batches).
 progress = None
 
 
@@ -175,7 +175,7 @@ def iteration_bar(console):
                       TimeRemainingColumn(), console=console, transient=True) as shown:
             task = shown.add_task("iterations", total=total, change="-")
 
-            def on_iteration(k, change):
+            def on_iteration(k, change, estimate):
                 shown.update(task, completed=k, change=f"{change:.2%}")
 
             yield on_iteration

@@ -54,7 +54,7 @@ def richardson_lucy(observed, forward, adjoint, iterations, *, initial, accelera
     forward / adjoint: the planner's Plans for convolving with the PSF and correlating with it.
     initial: the first estimate (an array of observed's shape; it becomes the estimate, updated in place).
     tolerance: stop once the relative change of an iteration falls below it.
-    on_iteration(k, change) is called after each iteration.
+    on_iteration(k, change, estimate) is called after each iteration (estimate: x_k, to look at only).
     """
     tv_eps = TV_EPS_PER_LAMBDA * (tv_lambda or 0.0) * max(float(observed.max()), 1e-30)
     adjoint_cval = 0.0 if border == "constant" else cval
@@ -77,7 +77,7 @@ def richardson_lucy(observed, forward, adjoint, iterations, *, initial, accelera
         for k in range(1, iterations + 1):
             step(estimate)
             change, size = steps.multiply(_flat(estimate), _flat(correction))
-            if _done(stats, k, change, size, tolerance, on_iteration):
+            if _done(stats, k, change, size, tolerance, on_iteration, estimate):
                 break
         return estimate, stats
 
@@ -91,7 +91,7 @@ def richardson_lucy(observed, forward, adjoint, iterations, *, initial, accelera
         # correction now holds x_{k+1}: extrapolate from it into `predicted`, then keep it as x_k.
         change, size = steps.extrapolate(_flat(correction), _flat(estimate), alpha, _flat(predicted))
         estimate, correction = correction, estimate
-        if _done(stats, k, change, size, tolerance, on_iteration):
+        if _done(stats, k, change, size, tolerance, on_iteration, estimate):
             break
     return estimate, stats
 
@@ -100,9 +100,9 @@ def _flat(a: np.ndarray) -> np.ndarray:
     return a.reshape(-1)
 
 
-def _done(stats, k, change, size, tolerance, on_iteration) -> bool:
+def _done(stats, k, change, size, tolerance, on_iteration, estimate) -> bool:
     stats.iterations = k
     stats.change = math.sqrt(change / size) if size > 0 else 0.0
     if on_iteration is not None:
-        on_iteration(k, stats.change)
+        on_iteration(k, stats.change, estimate)
     return tolerance is not None and stats.change < tolerance
