@@ -444,8 +444,8 @@ def show(name):
     else:
         try:
             taps = parse_kernel(name)
-        except ImgconvError:
-            raise CliError(f"unknown kernel {name!r}; built-in: {', '.join(BUILTIN_KERNELS)}", 2) from None
+        except ImgconvError as e:
+            raise CliError(f"{e} (kernel {name!r}; built-in: {', '.join(BUILTIN_KERNELS)})", 2) from None
     info = KernelInfo(taps, correlate=True)
     out = _stdout()
     with np.printoptions(precision=5, suppress=True, linewidth=120):

@@ -44,9 +44,18 @@ def as_kernel(kernel) -> np.ndarray:
 
 
 def parse_kernel(text: str) -> np.ndarray:
-    """Parse "1 2 1; 2 4 2; 1 2 1" or a file's text: rows by ';' or newline, '#' starts a comment."""
+    """Parse "1 2 1; 2 4 2; 1 2 1" or a file's text: rows by ';' or newline, '#' starts a comment.
+
+    Text with a ':' or starting with a name is an ImageMagick kernel string ("3x3: 1,2,1 2,4,2 1,2,1",
+    "5x3+1+1: ...", "Gaussian:0x2"); see imgconv.syntax.imagemagick.
+    """
+    uncommented = "\n".join(l.split("#", 1)[0] for l in text.splitlines())
+    from .syntax.imagemagick import looks_like_imagemagick, parse_imagemagick
+
+    if looks_like_imagemagick(uncommented):
+        return parse_imagemagick(uncommented)
     rows = []
-    for line in re.split(r"[;\n]", "\n".join(l.split("#", 1)[0] for l in text.splitlines())):
+    for line in re.split(r"[;\n]", uncommented):
         cells = line.replace(",", " ").split()
         if not cells:
             continue

@@ -247,7 +247,8 @@ def test_unsharp_threshold_leaves_small_detail_untouched(rng):
 
 
 def test_unsharp_matches_hand_formula(rng):
-    """out = src + amount * d where |d| >= threshold * full, d = src - gaussian(src); src elsewhere."""
+    """ImageMagick's rule: out = src + amount * d where |2 d| >= threshold * full, d = src - gaussian(src);
+    src elsewhere (magick/effect.c, UnsharpMaskImage)."""
     image = random_image(rng, (23, 31, 3), "uint8")
     amount, threshold = 1.5, 0.1
     out = apply_filter(image, unsharp(1.0, amount, threshold), 255)
@@ -257,8 +258,8 @@ def test_unsharp_matches_hand_formula(rng):
     for c in range(3):
         src = image[..., c].astype(float)
         d = src - ndimage.convolve(src, kernel, mode="reflect")
-        big = np.abs(d) >= threshold * 255
-        clear = np.abs(np.abs(d) - threshold * 255) > 1e-3  # away from the threshold's float32 knife-edge
+        big = np.abs(2 * d) >= threshold * 255
+        clear = np.abs(np.abs(2 * d) - threshold * 255) > 1e-3  # away from the threshold's float32 knife-edge
         want = np.where(big, src + amount * d, src)
         np.testing.assert_allclose(out[..., c][clear], want[clear], rtol=0, atol=1e-3)
 
