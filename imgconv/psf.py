@@ -38,7 +38,12 @@ def load_psf(spec: str) -> np.ndarray:
     spec = str(spec).strip()
     match = _SPEC.match(spec)
     if match:
-        return check_psf(_build(match.group(1).lower(), match.group(2).strip(), spec), spec)
+        try:
+            psf = _build(match.group(1).lower(), match.group(2).strip(), spec)
+        except ImgconvError as e:
+            message = str(e)
+            raise ImgconvError(message if message.startswith("--psf") else f"--psf {spec!r}: {message}") from None
+        return check_psf(psf, spec)
     path = Path(spec)
     if not spec or not path.is_file():
         raise ImgconvError(f"--psf {spec!r}: no such file and not a PSF spec; use {SPEC_HELP}")

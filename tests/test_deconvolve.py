@@ -283,6 +283,25 @@ def test_gaussian_specs_are_the_blur_filters_kernel():
     assert math.isclose(FWHM_PER_SIGMA, 2.3548200450309493)
 
 
+def test_motion_and_disk_specs_are_the_blur_filters_kernels():
+    from imgconv.filters import disk_kernel, motion_kernel
+
+    assert np.allclose(load_psf("motion:15,30"), motion_kernel(15, 30, centered=False), rtol=1e-12, atol=1e-15)
+    assert np.allclose(load_psf("disk:4"), disk_kernel(4), rtol=1e-12, atol=1e-15)
+    for spec, message in [("motion:5", "LENGTH,ANGLE"), ("motion:-1,0", ">= 0"), ("disk:-2", "positive"),
+                          ("disk:3,5", "disk:RADIUS")]:
+        with pytest.raises(ImgconvError, match=message):
+            load_psf(spec)
+
+
+@pytest.mark.parametrize("spec", ["motion:9,30", "disk:3"])
+def test_motion_and_disk_blur_are_undone(rng, spec):
+    truth = scene(rng, (72, 80))
+    image = blur(truth, load_psf(spec))
+    restored = imgconv.deconvolve(image, spec, iterations=30)
+    assert psnr(restored, truth) > psnr(image, truth) + 3
+
+
 def test_npy_and_kernel_text_files_are_normalised_as_they_are(tmp_path, rng):
     kernel = rng.random((3, 4)) * 7
     np.save(tmp_path / "k.npy", kernel)
