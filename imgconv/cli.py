@@ -374,7 +374,7 @@ def apply_steps(paths, steps, **settings):
 @click.option("--tolerance", type=float, help="Stop early once an iteration changes the image by less than this (relative).")
 @click.option("--regularize", type=click.Choice(["none", "tv"]), default="none", show_default=True,
               help="tv: total-variation regularisation (less noise and ringing).")
-@click.option("--lambda", "lam", type=float, default=0.002, show_default=True, help="Weight of --regularize tv.")
+@click.option("--lambda", "lam", type=float, default=0.004, show_default=True, help="Weight of --regularize tv.")
 @click.option("--balance", type=float, default=0.01, show_default=True,
               help="Wiener's noise-to-signal weight (more noise: larger).")
 @click.option("--no-accelerate", is_flag=True, help="Plain Richardson-Lucy steps (no Biggs-Andrews extrapolation).")

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import ImgconvError
+from . import DEFAULT_BALANCE, DEFAULT_LAMBDA
 
 #: Set by the CLI for a one-file run on a terminal: progress(total) returns a context manager that
 #: yields on_iteration(k, change, estimate), which shows a bar over the iterations.  None elsewhere (batches).
@@ -30,8 +31,8 @@ class Deblur:
     tolerance: float | None = None
     accelerate: bool = True
     regularize: str | None = None
-    lam: float = 0.002
-    balance: float = 0.01
+    lam: float = DEFAULT_LAMBDA
+    balance: float = DEFAULT_BALANCE
     name: str = "deblur"
 
     def describe(self) -> str:
@@ -140,7 +141,7 @@ def make_deblur(psf_spec: str, method: str = "rl", iterations: int = 20, toleran
     `given`: names of the options the user set explicitly, so that an option the method ignores
     (--balance with rl, --iterations with wiener, --lambda without --regularize tv) is an error, not a no-op.
     """
-    from . import DEFAULT_BALANCE, DEFAULT_LAMBDA, _check_rl
+    from . import _check_rl
     from ..psf import load_psf
 
     lam = DEFAULT_LAMBDA if lam is None else lam
