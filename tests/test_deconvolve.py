@@ -266,6 +266,13 @@ def test_bad_options_are_one_clear_error(options, message):
         imgconv.deconvolve(np.ones((20, 20), np.float32), gaussian_kernel(1.0), **options)
 
 
+def test_numpy_scalars_are_numbers_too():
+    image = np.ones((20, 20), np.float32)
+    imgconv.deconvolve(image, gaussian_kernel(1.0), iterations=np.int64(2), tolerance=np.float64(0.1),
+                       regularize="tv", lam=np.float32(0.01))
+    imgconv.deconvolve(image, gaussian_kernel(1.0), method="wiener", balance=np.float32(0.1))
+
+
 def test_nan_image_is_an_error():
     image = np.ones((20, 20), np.float32)
     image[3, 4] = np.nan

@@ -10,6 +10,7 @@ PSFs (specs, files, checks) are in imgconv.psf.
 from __future__ import annotations
 
 import math
+import numbers
 
 import numpy as np
 
@@ -39,13 +40,15 @@ def deconvolve(image, psf, method: str = "rl", iterations: int = 20, *, toleranc
     method "rl": Richardson-Lucy, `iterations` steps (fewer if the relative change of an iteration falls
         below `tolerance`), extrapolated (Biggs & Andrews) unless `accelerate=False`; `regularize="tv"`
         adds total-variation regularisation of weight `lam` (Dey et al.).  Negative pixels are taken as 0.
-        `initial`: "observed" (start from the blurred image) or a number (a flat start;
-        scikit-image's richardson_lucy starts at 0.5).
+        `initial`: "observed" (start from the blurred image), a number (a flat start; scikit-image's
+        richardson_lucy starts at 0.5) or an array (e.g. a previous result, to go on from it).
     method "wiener": one FFT pass with the Laplacian prior weighted by `balance`.
     border / cval: how the image continues beyond its edges (imgconv's border modes; cval in image units).
-    algo: force the convolution engine (RL only).  on_iteration(k, change, estimate) is called after
-    each RL iteration k (estimate: the current one, shaped like the image, to read but not modify); `stats`, if a dict, receives "iterations", "change" (the last relative change) and
-    "plans" (the planner's choices for the two convolutions).
+    algo: force the convolution engine (RL only).
+    on_iteration(k, change, estimate): called after each RL iteration k with the relative change and the
+        current estimate (shaped like the image; to read, not to modify).
+    stats: a dict to receive "iterations", "change" (the last relative change) and "plans" (the
+        planner's choices for the two convolutions).
     Channels are deconvolved alike and independently; the result is in the image's own scale.
     """
     if method not in METHODS:
@@ -56,7 +59,7 @@ def deconvolve(image, psf, method: str = "rl", iterations: int = 20, *, toleranc
     psf = load_psf(psf) if isinstance(psf, str) else check_psf(psf)
     check_fits(psf, observed.shape)
     if method == "wiener":
-        if not (isinstance(balance, (int, float)) and math.isfinite(balance) and balance > 0):
+        if not (_is_number(balance) and math.isfinite(balance) and balance > 0):
             raise ImgconvError(f"balance must be a positive number, got {balance!r}")
         from .wiener import wiener
 
@@ -105,15 +108,19 @@ def _check_rl(iterations, tolerance, regularize, lam):
     """The RL options checked; returns the TV weight (None without TV)."""
     if isinstance(iterations, bool) or not isinstance(iterations, (int, np.integer)) or iterations < 1:
         raise ImgconvError(f"iterations must be a whole number >= 1, got {iterations!r}")
-    if tolerance is not None and not (math.isfinite(tolerance) and tolerance >= 0):
+    if tolerance is not None and not (_is_number(tolerance) and math.isfinite(tolerance) and tolerance >= 0):
         raise ImgconvError(f"tolerance must be a number >= 0, got {tolerance!r}")
     if regularize in (None, "none"):
         return None
     if regularize != "tv":
         raise ImgconvError(f"unknown regularization {regularize!r}; choose tv (or none)")
-    if not (isinstance(lam, (int, float)) and 0 < lam < MAX_LAMBDA):
+    if not (_is_number(lam) and 0 < lam < MAX_LAMBDA):
         raise ImgconvError(f"lambda must be between 0 and {MAX_LAMBDA} (exclusive), got {lam!r}")
     return float(lam)
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 def _initial(initial, observed: np.ndarray) -> np.ndarray:
