@@ -1,9 +1,9 @@
 """The whole benchmark suite, one command:
 
-    python benchmarks/run_all.py            # engines vs peers (4K), start-up and end-to-end, memory (8K)
+    python benchmarks/run_all.py            # engines vs peers (4K), start-up and end-to-end, memory (8K), deblur
     python benchmarks/run_all.py --quick    # 1080p engines, 3 rounds, fewer start-up runs: a smoke run
 
-Runs bench_engines.py, bench_startup.py and bench_memory.py in turn (each in its own process, so one's
+Runs bench_engines.py, bench_startup.py, bench_memory.py and bench_deblur.py in turn (each in its own process, so one's
 memory or threads cannot disturb another's) and leaves their tables in benchmarks/results/.
 fit_planner.py is separate: it rewrites the planner's constants (`--write`), which a benchmark run
 should never do behind your back.
@@ -22,6 +22,7 @@ def main():
         ["bench_engines.py"] + (["--quick"] if quick else []),
         ["bench_startup.py"] + (["--runs", "3"] if quick else []),
         ["bench_memory.py"],
+        ["bench_deblur.py"] + (["--quick"] if quick else []),
     ]
     failed = []
     for step in steps:
