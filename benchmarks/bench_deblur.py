@@ -70,8 +70,9 @@ def dense_psf(size=15, seed=0) -> np.ndarray:
 
 
 def machine() -> dict:
-    model = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
-                 platform.processor())
+    with open("/proc/cpuinfo") as cpuinfo:
+        model = next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")),
+                     platform.processor())
     import numba
     import scipy
     import skimage
@@ -81,8 +82,8 @@ def machine() -> dict:
             "scikit-image": skimage.__version__, "load_average_start": os.getloadavg()}
 
 
-def interleaved(contenders: dict, rounds: dict) -> dict:
-    """Median and min seconds of each contender over its rounds, taking turns round by round."""
+def interleaved(contenders: dict, rounds: dict):
+    """({name: median and min seconds over its rounds}, {name: its last result}), taking turns round by round."""
     times = {name: [] for name in contenders}
     results = {}
     for r in range(max(rounds.values())):
@@ -91,7 +92,8 @@ def interleaved(contenders: dict, rounds: dict) -> dict:
                 start = time.perf_counter()
                 results[name] = call()
                 times[name].append(time.perf_counter() - start)
-    return {name: {"median_s": statistics.median(t), "min_s": min(t), "rounds": len(t)} for name, t in times.items()}, results
+    summary = {name: {"median_s": statistics.median(t), "min_s": min(t), "rounds": len(t)} for name, t in times.items()}
+    return summary, results
 
 
 def peak_memory(call, image_bytes: int) -> float:
@@ -107,9 +109,10 @@ def peak_memory(call, image_bytes: int) -> float:
 
 
 def speed(rounds: int, sk_rounds: int) -> list:
+    from skimage.restoration import richardson_lucy, wiener
+
     import imgconv
     from imgconv.filters import gaussian_kernel
-    from skimage.restoration import richardson_lucy, wiener
 
     image = load(PHOTO)
     h, w, c = image.shape
@@ -119,13 +122,15 @@ def speed(rounds: int, sk_rounds: int) -> list:
                        ("dense 15x15 (random positive, full rank)", dense_psf())):
         psf32 = psf.astype(np.float32)
         richardson_lucy(image[:64, :64, 0], psf32, num_iter=1, clip=False)  # scipy's FFT plans
+        def run(psf=psf, **options):
+            return imgconv.deconvolve(image, psf, iterations=ITERATIONS, **options)
+
         contenders = {
-            "scikit-image richardson_lucy, per channel": lambda: np.stack(
+            "scikit-image richardson_lucy, per channel": lambda psf32=psf32: np.stack(
                 [richardson_lucy(image[..., k], psf32, num_iter=ITERATIONS, clip=False) for k in range(c)], axis=-1),
-            "imgconv, the same algorithm": lambda: imgconv.deconvolve(
-                image, psf, iterations=ITERATIONS, accelerate=False, border="constant", initial=0.5),
-            "imgconv defaults (reflect edges, accelerated)": lambda: imgconv.deconvolve(image, psf, iterations=ITERATIONS),
-            "imgconv defaults + TV": lambda: imgconv.deconvolve(image, psf, iterations=ITERATIONS, regularize="tv"),
+            "imgconv, the same algorithm": lambda: run(accelerate=False, border="constant", initial=0.5),
+            "imgconv defaults (reflect edges, accelerated)": run,
+            "imgconv defaults + TV": lambda: run(regularize="tv"),
         }
         n = dict.fromkeys(contenders, rounds)
         n["scikit-image richardson_lucy, per channel"] = sk_rounds
@@ -144,9 +149,11 @@ def speed(rounds: int, sk_rounds: int) -> list:
                 row["max_relative_difference_from_skimage"] = difference
                 row["target"] = 10 if "Gaussian" in label else 5
             rows.append(row)
-            print(f"{row['workload'][:48]:48s} {name:48s} {t['median_s']:7.2f} s  {sk / t['median_s']:5.1f}x", flush=True)
+            print(f"{row['workload'][:48]:48s} {name:48s} {t['median_s']:7.2f} s  {sk / t['median_s']:5.1f}x",
+                  flush=True)
         accel = next(r for r in rows if r["contender"].startswith("imgconv defaults (") and label in r["workload"])
-        accel["peak_memory_x_image"] = peak_memory(lambda: imgconv.deconvolve(image, psf, iterations=2), image.nbytes)
+        accel["peak_memory_x_image"] = peak_memory(lambda psf=psf: imgconv.deconvolve(image, psf, iterations=2),
+                                                   image.nbytes)
     contenders = {
         "scikit-image wiener, per channel": lambda: np.stack(
             [wiener(image[..., k], gaussian_kernel(SIGMA), 0.01, clip=False) for k in range(c)], axis=-1),
@@ -155,8 +162,10 @@ def speed(rounds: int, sk_rounds: int) -> list:
     timing, _ = interleaved(contenders, dict.fromkeys(contenders, rounds))
     sk = timing["scikit-image wiener, per channel"]["median_s"]
     for name, t in timing.items():
-        rows.append({"workload": "Wiener, Gaussian sigma 2", "contender": name, **t, "speedup_vs_skimage": sk / t["median_s"]})
-        print(f"{'Wiener, Gaussian sigma 2':48s} {name:48s} {t['median_s']:7.2f} s  {sk / t['median_s']:5.1f}x", flush=True)
+        rows.append({"workload": "Wiener, Gaussian sigma 2", "contender": name, **t,
+                     "speedup_vs_skimage": sk / t["median_s"]})
+        print(f"{'Wiener, Gaussian sigma 2':48s} {name:48s} {t['median_s']:7.2f} s  {sk / t['median_s']:5.1f}x",
+              flush=True)
     rows[-1]["peak_memory_x_image"] = peak_memory(
         lambda: imgconv.deconvolve(image, gaussian_kernel(SIGMA), method="wiener"), image.nbytes)
     return rows
@@ -206,10 +215,11 @@ METHODS = {
 
 
 def quality(names, rounds: int) -> list:
+    from skimage.restoration import richardson_lucy
+
     import imgconv
     from imgconv.deconvolution import DEFAULT_LAMBDA
     from imgconv.filters import gaussian_kernel
-    from skimage.restoration import richardson_lucy
 
     psf = gaussian_kernel(SIGMA)
     rows = []
@@ -219,25 +229,25 @@ def quality(names, rounds: int) -> list:
         sk = traces["scikit-image plain RL"]
         best = max(sk, key=lambda k: sk[k][0])
         best_inner = max(sk, key=lambda k: sk[k][1])
-        sk_times = []
-        for _ in range(rounds):
-            start = time.perf_counter()
-            sk_result = np.stack([richardson_lucy(observed[..., k], psf.astype(np.float32), num_iter=best, clip=False)
-                                  for k in range(3)], axis=-1)
-            sk_times.append(time.perf_counter() - start)
-        ours_times = []
-        for _ in range(max(3, rounds)):
-            start = time.perf_counter()
-            ours = imgconv.deconvolve(observed, psf, regularize="tv")  # the defaults: 20 iterations, accelerated
-            ours_times.append(time.perf_counter() - start)
+        def scikit_image(observed=observed, best=best):
+            return np.stack([richardson_lucy(observed[..., k], psf.astype(np.float32), num_iter=best, clip=False)
+                             for k in range(3)], axis=-1)
+
+        def defaults(observed=observed):  # 20 iterations, accelerated; TV with the default lambda
+            return imgconv.deconvolve(observed, psf, regularize="tv")
+
+        contenders = {"scikit-image": scikit_image, "imgconv": defaults}
+        timing, results = interleaved(contenders, {"scikit-image": rounds, "imgconv": max(3, rounds)})
+        sk_result, ours = results["scikit-image"], results["imgconv"]
         wiener = imgconv.deconvolve(observed, psf, method="wiener")
         row = {
-            "photo": name, "blurred_psnr": psnr(observed, sharp), "blurred_psnr_interior": psnr(observed, sharp, EDGE),
+            "photo": name, "blurred_psnr": psnr(observed, sharp),
+            "blurred_psnr_interior": psnr(observed, sharp, EDGE),
             "skimage_best_iterations": best, "skimage_best_psnr": psnr(sk_result, sharp),
-            "skimage_best_psnr_traced": sk[best][0], "skimage_best_seconds": statistics.median(sk_times),
+            "skimage_best_psnr_traced": sk[best][0], "skimage_best_seconds": timing["scikit-image"]["median_s"],
             "skimage_best_iterations_interior": best_inner, "skimage_best_psnr_interior": sk[best_inner][1],
             "default_tv_psnr": psnr(ours, sharp), "default_tv_psnr_interior": psnr(ours, sharp, EDGE),
-            "default_tv_seconds": statistics.median(ours_times), "lambda": DEFAULT_LAMBDA,
+            "default_tv_seconds": timing["imgconv"]["median_s"], "lambda": DEFAULT_LAMBDA,
             "wiener_psnr": psnr(wiener, sharp), "wiener_psnr_interior": psnr(wiener, sharp, EDGE),
             # traces[method][k - 1] = [whole, interior] PSNR after iteration k
             "traces": {m: [[round(t[k][0], 3), round(t[k][1], 3)] for k in sorted(t)] for m, t in traces.items()},
@@ -245,7 +255,8 @@ def quality(names, rounds: int) -> list:
         row["psnr_target_met"] = row["default_tv_psnr"] >= row["skimage_best_psnr"]
         row["time_target_met"] = row["default_tv_seconds"] <= row["skimage_best_seconds"] / 5
         rows.append(row)
-        print(f"{name:13s} blurred {row['blurred_psnr']:.2f}  scikit-image best {best}: {row['skimage_best_psnr']:.2f} dB "
+        print(f"{name:13s} blurred {row['blurred_psnr']:.2f}  "
+              f"scikit-image best {best}: {row['skimage_best_psnr']:.2f} dB "
               f"{row['skimage_best_seconds']:.2f} s  imgconv TV: {row['default_tv_psnr']:.2f} dB "
               f"{row['default_tv_seconds']:.2f} s  (interior: {row['skimage_best_psnr_interior']:.2f} at "
               f"{best_inner} vs {row['default_tv_psnr_interior']:.2f})", flush=True)
@@ -313,13 +324,15 @@ def markdown(data: dict) -> str:
                   f"(20 iterations, accelerated, lambda {lam})", "",
                   "PSNR in dB against the sharp crop, whole crop / interior (32 px in from the edges). "
                   "scikit-image's best is over 1..100 iterations of its richardson_lucy; its time is that run's.", "",
-                  "| photo | blurred | scikit-image best (iterations) | its time | imgconv TV | its time | time ratio | "
-                  "target met (PSNR, time) | scikit-image best, interior (iterations) | imgconv TV, interior | Wiener (balance 0.01) |",
+                  "| photo | blurred | scikit-image best (iterations) | its time | imgconv TV | its time | "
+                  "time ratio | target met (PSNR, time) | scikit-image best, interior (iterations) | "
+                  "imgconv TV, interior | Wiener (balance 0.01) |",
                   "|---|---|---|---|---|---|---|---|---|---|---|"]
         for r in data["quality"]:
             met = ("yes" if r["psnr_target_met"] else "no") + ", " + ("yes" if r["time_target_met"] else "no")
             lines.append(
-                f"| {r['photo']} | {r['blurred_psnr']:.2f} | {r['skimage_best_psnr']:.2f} ({r['skimage_best_iterations']}) | "
+                f"| {r['photo']} | {r['blurred_psnr']:.2f} | "
+                f"{r['skimage_best_psnr']:.2f} ({r['skimage_best_iterations']}) | "
                 f"{r['skimage_best_seconds']:.2f} s | {r['default_tv_psnr']:.2f} | {r['default_tv_seconds']:.2f} s | "
                 f"{r['skimage_best_seconds'] / r['default_tv_seconds']:.1f}x | {met} | "
                 f"{r['skimage_best_psnr_interior']:.2f} ({r['skimage_best_iterations_interior']}) | "

@@ -371,7 +371,8 @@ def apply_steps(paths, steps, **settings):
 @click.option("--method", type=click.Choice(["rl", "wiener"]), default="rl", show_default=True,
               help="rl: Richardson-Lucy (iterative); wiener: one FFT pass.")
 @click.option("--iterations", type=int, default=20, show_default=True, help="Richardson-Lucy iterations.")
-@click.option("--tolerance", type=float, help="Stop early once an iteration changes the image by less than this (relative).")
+@click.option("--tolerance", type=float,
+              help="Stop early once an iteration changes the image by less than this (relative).")
 @click.option("--regularize", type=click.Choice(["none", "tv"]), default="none", show_default=True,
               help="tv: total-variation regularisation (less noise and ringing).")
 @click.option("--lambda", "lam", type=float, default=0.004, show_default=True, help="Weight of --regularize tv.")

@@ -68,9 +68,9 @@ def deconvolve(image, psf, method: str = "rl", iterations: int = 20, *, toleranc
     tv_lambda = _check_rl(iterations, tolerance, regularize, lam)
     np.maximum(observed, 0.0, out=observed)
 
-    from . import steps  # noqa: F401  (loads Numba first, so the planner never picks its numpy runner)
     from ..engine.planner import plan
     from ..kernel import KernelInfo
+    from . import steps  # noqa: F401  (loads Numba first, so the planner never picks its numpy runner)
     from .rl import richardson_lucy
 
     forward = plan(KernelInfo(psf), observed.shape, algo=algo)

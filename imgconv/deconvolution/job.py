@@ -45,8 +45,8 @@ class Deblur:
 
     def process(self, source, target, options):
         """Load `source`, deconvolve it, save `target` atomically; an imgconv.job.Report of what happened."""
-        from ..job import Report, check_target
         from ..io import load, save, to_dtype
+        from ..job import Report, check_target
         from ..psf import check_fits
 
         report = Report(str(source), str(target))
@@ -141,8 +141,8 @@ def make_deblur(psf_spec: str, method: str = "rl", iterations: int = 20, toleran
     `given`: names of the options the user set explicitly, so that an option the method ignores
     (--balance with rl, --iterations with wiener, --lambda without --regularize tv) is an error, not a no-op.
     """
-    from . import _check_rl
     from ..psf import load_psf
+    from . import _check_rl
 
     lam = DEFAULT_LAMBDA if lam is None else lam
     balance = DEFAULT_BALANCE if balance is None else balance
@@ -167,7 +167,14 @@ def iteration_bar(console):
     """A `progress` for the CLI: a transient rich bar over the iterations of one file."""
     import contextlib
 
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     @contextlib.contextmanager
     def bar(total):
