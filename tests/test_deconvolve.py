@@ -188,7 +188,16 @@ def test_tolerance_stops_early_and_reports_each_iteration(rng):
     assert {shape for _, _, shape in seen} == {(40, 40)}
     assert ks == list(range(1, len(seen) + 1)) and len(seen) < 200 and stats["iterations"] == len(seen)
     assert seen[-1][1] < 2e-3 <= seen[-2][1]
-    assert [p.algo for p in stats["plans"]] == ["separable", "separable"]  # a Gaussian runs separable
+
+
+def test_gaussian_psf_runs_separable_and_a_dense_one_does_not(rng):
+    """Both convolutions of an iteration are planned once, through the planner (on a photo-sized image)."""
+    image = np.ones((600, 800, 3), np.float32)
+    for psf, engines in ((gaussian_kernel(2.0), {"separable"}), (dense_psf(rng, (15, 15)), {"direct", "fft"})):
+        stats = {}
+        imgconv.deconvolve(image, psf, iterations=1, stats=stats)
+        forward, adjoint = stats["plans"]
+        assert {forward.algo, adjoint.algo} <= engines and not forward.kernel.correlate and adjoint.kernel.correlate
 
 
 def test_library_keeps_the_input_and_its_shape(rng):
