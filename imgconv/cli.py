@@ -404,7 +404,10 @@ def deblur(ctx, paths, psf_spec, method, iterations, tolerance, regularize, lam,
                            f"image ({size[1]}x{size[0]})", exit_code=2)
     if settings["out_dir"] is None and not settings["in_place"] and not settings["quiet"]:
         job.progress = job.iteration_bar(_stderr())  # one file, in this process: a bar over its iterations
-    _run(paths, [deblur], settings)
+    try:
+        _run(paths, [deblur], settings)
+    finally:
+        job.progress = None
 
 
 @cli.group(invoke_without_command=True)
