@@ -443,6 +443,8 @@ def test_deblur_batch_and_methods(tmp_path, rng):
     (["--psf", "gaussian:1", "--balance", "0.1"], "not used by --method rl"),
     (["--psf", "gaussian:1", "--lambda", "0.01"], "needs --regularize tv"),
     (["--psf", "gaussian:1", "--regularize", "tv", "--lambda", "1"], "lambda must be between"),
+    (["--psf", "gaussian:1", "--method", "wiener", "--balance", "inf"], "--balance must be a positive number"),
+    (["--psf", "gaussian:1", "--tolerance", "nan"], "tolerance"),
 ])
 def test_deblur_bad_input_is_one_line_exit_2_and_nothing_written(tmp_path, args, message):
     write(tmp_path / "in.png", np.full((20, 20), 100, np.uint8))

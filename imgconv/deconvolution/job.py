@@ -8,6 +8,7 @@ It is plain data (the PSF and the options), so batches can send it to worker pro
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 
@@ -158,7 +159,7 @@ def make_deblur(psf_spec: str, method: str = "rl", iterations: int = 20, toleran
             raise ImgconvError("--lambda is the TV weight: it needs --regularize tv")
     if method == "rl":
         _check_rl(iterations, tolerance, regularize, lam)
-    elif not balance > 0:
+    elif not (math.isfinite(balance) and balance > 0):
         raise ImgconvError(f"--balance must be a positive number, got {balance}")
     return Deblur(load_psf(psf_spec), method, iterations, tolerance, accelerate, regularize, lam, balance)
 
