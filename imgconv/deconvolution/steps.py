@@ -4,8 +4,8 @@ Between its two convolutions an RL iteration is pure memory traffic (a division,
 the stopping rule and the extrapolation need).  As numpy expressions that is 4-6 passes over the image,
 each allocating a temporary; here every step reads and writes each array once, in place, on every core.
 Arrays are flat float32 views of C-contiguous H x W x C images; sums are accumulated in float64.
-Arithmetic is plain IEEE (no fastmath), so the division and product round exactly as numpy's would:
-that is what lets plain RL match scikit-image to float32 rounding.
+Per-pixel arithmetic is plain IEEE (no fastmath), so the division and product round exactly as numpy's
+would: that is what lets plain RL match scikit-image to float32 rounding.  Only the sums may be reordered.
 """
 
 import numpy as np
@@ -14,6 +14,9 @@ from numba import njit, prange
 #: Added to the re-blurred estimate before dividing, as scikit-image's richardson_lucy does (1e-12):
 #: it only matters where the estimate is exactly zero.
 EPS = np.float32(1e-12)
+#: The steps that also sum may reorder their float64 sums (LLVM's `reassoc`), which lets the loop run in
+#: SIMD lanes (4x faster here); every per-pixel value is still computed in plain IEEE order.
+REDUCE = {"reassoc"}
 
 
 @njit(parallel=True, cache=True)
@@ -23,7 +26,7 @@ def ratio(observed, blurred):
         blurred[i] = observed[i] / (blurred[i] + EPS)
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, fastmath=REDUCE)
 def multiply(estimate, correction):
     """estimate <- estimate * correction; returns (|new - old|^2, |old|^2) for the stopping rule."""
     change = 0.0
@@ -37,7 +40,7 @@ def multiply(estimate, correction):
     return change, size
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, fastmath=REDUCE)
 def accelerated_step(predicted, correction, step):
     """The RL step from the predicted point y, and the dot products the extrapolation needs.
 
@@ -58,7 +61,7 @@ def accelerated_step(predicted, correction, step):
     return cross, norm
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, fastmath=REDUCE)
 def extrapolate(new, old, alpha, predicted):
     """predicted <- max(new + alpha * (new - old), 0); returns (|new - old|^2, |old|^2)."""
     a = np.float32(alpha)
@@ -80,12 +83,18 @@ def _unit_gradient_row(x2d, i, channels, eps2, ux, uy):
     height, n = x2d.shape
     row = x2d[i]
     below = x2d[i + 1] if i + 1 < height else row  # the last row's vertical difference is 0
-    for m in range(n):
-        gx = row[m + channels] - row[m] if m + channels < n else np.float32(0.0)
+    inner = n - channels
+    right = row[channels:]  # views indexed from 0, so LLVM sees no negative index and vectorises the loop
+    for m in range(inner):
+        gx = right[m] - row[m]
         gy = below[m] - row[m]
         inverse = np.float32(1.0) / np.sqrt(gx * gx + gy * gy + eps2)
         ux[m] = gx * inverse
         uy[m] = gy * inverse
+    for m in range(max(inner, 0), n):  # the last column: no right neighbour
+        gy = below[m] - row[m]
+        uy[m] = gy / np.sqrt(gy * gy + eps2)
+        ux[m] = np.float32(0.0)
 
 
 @njit(parallel=True, cache=True)
@@ -116,8 +125,9 @@ def tv_divide(estimate, correction, lam, eps, parts):
         for i in range(first, last):
             _unit_gradient_row(x2d, i, channels, eps2, ux, uy)
             dst = out[i]
-            for m in range(n):
-                left = ux[m - channels] if m >= channels else np.float32(0.0)
-                div = ux[m] - left + uy[m] - uy_above[m]
-                dst[m] = dst[m] / (one - lam32 * div)
+            for m in range(min(channels, n)):  # the first column: no left neighbour
+                dst[m] = dst[m] / (one - lam32 * (ux[m] + uy[m] - uy_above[m]))
+            rest, ux_rest, uy_rest, above_rest = dst[channels:], ux[channels:], uy[channels:], uy_above[channels:]
+            for m in range(n - channels):  # from the second column on (ux[m] is the left neighbour's)
+                rest[m] = rest[m] / (one - lam32 * (ux_rest[m] - ux[m] + uy_rest[m] - above_rest[m]))
             uy, uy_above = uy_above, uy
