@@ -392,17 +392,14 @@ def deblur(ctx, paths, psf_spec, method, iterations, tolerance, regularize, lam,
     from .errors import ImgconvError
 
     given = {name for name in ctx.params if ctx.get_parameter_source(name) != ParameterSource.DEFAULT}
+    one_file = settings["out_dir"] is None and not settings["in_place"]
     try:
         deblur = job.make_deblur(psf_spec, method, iterations, tolerance, regularize, lam, balance,
                                  accelerate=not no_accelerate, given=given)
+        job.check_sizes(deblur.psf, paths[:-1] if one_file else paths)  # a PSF larger than an input
     except ImgconvError as e:
         raise CliError(str(e), exit_code=2) from None
-    for path in paths[:-1] if settings["out_dir"] is None and not settings["in_place"] else paths:
-        size = job.image_size(path) if path != "-" else None
-        if size and (deblur.psf.shape[0] > size[0] or deblur.psf.shape[1] > size[1]):
-            raise CliError(f"{path}: the PSF ({deblur.psf.shape[1]}x{deblur.psf.shape[0]}) is larger than the "
-                           f"image ({size[1]}x{size[0]})", exit_code=2)
-    if settings["out_dir"] is None and not settings["in_place"] and not settings["quiet"]:
+    if one_file and not settings["quiet"]:
         job.progress = job.iteration_bar(_stderr())  # one file, in this process: a bar over its iterations
     try:
         _run(paths, [deblur], settings)

@@ -457,6 +457,14 @@ def test_deblur_bad_input_is_one_line_exit_2_and_nothing_written(tmp_path, args,
     assert not (tmp_path / "out.png").exists()
 
 
+def test_psf_larger_than_one_input_of_a_batch_stops_it_before_any_work(tmp_path):
+    write(tmp_path / "big.png", np.full((60, 60), 100, np.uint8))
+    write(tmp_path / "small.png", np.full((12, 12), 100, np.uint8))
+    result = run("deblur", tmp_path / "*.png", "--out-dir", tmp_path / "out", "--psf", "gaussian:3")
+    assert result.exit_code == 2 and "small.png: the PSF (19x19) is larger than the image (12x12)" in result.output
+    assert not (tmp_path / "out").exists()
+
+
 def test_cli_defaults_are_the_library_defaults():
     params = {p.name: p.default for p in cli.commands["deblur"].params}
     assert params["lam"] == DEFAULT_LAMBDA and params["balance"] == DEFAULT_BALANCE and params["iterations"] == 20

@@ -112,10 +112,28 @@ def _ran(stats: dict) -> str:
     return f": {stats['iterations']} iterations, last relative change {stats['change']:.2g}"
 
 
+def check_sizes(psf: np.ndarray, patterns) -> None:
+    """Refuse a PSF larger than any input, from the files' headers, before any work (a usage error).
+
+    Inputs whose size the header does not tell (stdin, files Pillow cannot open) are checked when
+    they are loaded instead, as one failed file.
+    """
+    from ..batch import STDIO, expand_inputs
+    from ..psf import check_fits
+
+    try:
+        inputs = [path for path, _ in expand_inputs(patterns)]
+    except ImgconvError:
+        return  # a pattern matching nothing: the batch reports it
+    for path in inputs:
+        size = None if path == STDIO else image_size(path)
+        if size is not None:
+            check_fits(psf, size, path)
+
+
 def image_size(path) -> tuple[int, int] | None:
     """(height, width) of an image file, upright, from its header alone; None if Pillow cannot tell.
 
-    Lets `imgconv deblur` refuse a PSF larger than an input (a usage error, exit 2) before any work.
     """
     from PIL import Image
 
