@@ -38,18 +38,30 @@ def padding(shape, psf_shape, border: str = "reflect"):
 
 
 def transfer_function(kernel: np.ndarray, shape) -> np.ndarray:
-    """rfft2 of `kernel` zero-padded to `shape` with its centre (k // 2) rolled to the origin (float64)."""
-    padded = np.zeros(shape)
+    """rfft2 of `kernel` zero-padded to `shape` with its centre (k // 2) rolled to the origin (complex64)."""
+    padded = np.zeros(shape, np.float32)
     padded[: kernel.shape[0], : kernel.shape[1]] = kernel
     padded = np.roll(padded, (-(kernel.shape[0] // 2), -(kernel.shape[1] // 2)), axis=(0, 1))
     return np.fft.rfft2(padded)
 
 
+def laplacian_power(shape) -> np.ndarray:
+    """|L|^2 on the rfft2 grid of `shape`: L = 4 - 2 cos(2 pi u / H) - 2 cos(2 pi v / W), the transfer
+    function of the 5-point Laplacian [[0,-1,0],[-1,4,-1],[0,-1,0]] (real: it is symmetric)."""
+    height, width = shape
+    rows = (2 - 2 * np.cos(2 * np.pi * np.arange(height) / height)).astype(np.float32)
+    cols = (2 - 2 * np.cos(2 * np.pi * np.arange(width // 2 + 1) / width)).astype(np.float32)
+    return (rows[:, None] + cols[None, :]) ** 2
+
+
 def wiener_filter(psf: np.ndarray, shape, balance: float) -> np.ndarray:
     """conj(T) / (|T|^2 + balance |L|^2) on an rfft2 grid of `shape`, as complex64."""
     transfer = transfer_function(psf, shape)
-    laplacian = transfer_function(np.array([[0.0, -1.0, 0.0], [-1.0, 4.0, -1.0], [0.0, -1.0, 0.0]]), shape).real
-    return (np.conj(transfer) / (np.abs(transfer) ** 2 + balance * laplacian**2)).astype(np.complex64)
+    power = transfer.real**2 + transfer.imag**2
+    power += np.float32(balance) * laplacian_power(shape)
+    transfer = np.conj(transfer, out=transfer)
+    transfer /= power
+    return transfer
 
 
 def wiener(observed: np.ndarray, psf: np.ndarray, balance: float, border: str = "reflect",
