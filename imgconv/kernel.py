@@ -49,7 +49,7 @@ def parse_kernel(text: str) -> np.ndarray:
     Text with a ':' or starting with a name is an ImageMagick kernel string ("3x3: 1,2,1 2,4,2 1,2,1",
     "5x3+1+1: ...", "Gaussian:0x2"); see imgconv.syntax.imagemagick.
     """
-    uncommented = "\n".join(l.split("#", 1)[0] for l in text.splitlines())
+    uncommented = "\n".join(row.split("#", 1)[0] for row in text.splitlines())
     from .syntax.imagemagick import looks_like_imagemagick, parse_imagemagick
 
     if looks_like_imagemagick(uncommented):

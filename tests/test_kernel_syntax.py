@@ -11,6 +11,7 @@ import subprocess
 import numpy as np
 import pytest
 from scipy import ndimage
+from test_new_filters import MAGICK, needs_magick
 
 import imgconv
 from imgconv import ImgconvError
@@ -21,7 +22,6 @@ from imgconv.syntax import KernelFile, load_kernel, parse_mat, scale_kernel
 from imgconv.syntax.imagemagick import MagickKernel, read_kernel
 
 from conftest import BORDERS, random_image, tolerance
-from test_new_filters import MAGICK, needs_magick
 
 SQ2 = math.sqrt(2)
 
@@ -88,7 +88,7 @@ def test_kernels_equal_imagemagicks_own(spec):
 def optimal_width(sigma, dims):
     """gem.c's rule written out: the last odd width (from 5) whose edge tap / sum >= 1/65535, minus nothing."""
     best = 3
-    for width in range(5, 201, 2):
+    for width in range(5, 4001, 2):
         j = width // 2
         g = [math.exp(-(i * i) / (2 * sigma * sigma)) for i in range(-j, j + 1)]
         total = sum(g) ** dims
@@ -96,6 +96,13 @@ def optimal_width(sigma, dims):
             return best
         best = width
     raise AssertionError("no width")
+
+
+def test_large_gaussians_are_cut_short_as_imagemagick_does():
+    """Its auto width compares one edge tap with the whole 2D sum, so a wide Gaussian stops early:
+    sigma 400 gets 253 taps (ImageMagick 6.9 prints the same), though 1D Blur:0x400 gets 2315."""
+    assert read_kernel("Gaussian:0x400").values.shape == (optimal_width(400, 2),) * 2 == (253, 253)
+    assert read_kernel("Blur:0x400").values.shape == (1, optimal_width(400, 1)) == (1, 2315)
 
 
 @pytest.mark.parametrize("sigma", [0.5, 1.0, 2.0, 3.3])
@@ -386,7 +393,14 @@ def test_bad_npy_files(tmp_path):
     ("Comet:0x3,45", "only 3x3 kernels by 45 degrees"),
     ("FreiChen:10", "list of nine"),
     ("Laplacian:4", "type must be one of"),
-    ("Rectangle:3x2,90", "outside"),  # Rectangle takes no angle: its xi is an origin -- 90 is outside
+    ("Rectangle:3x2,90", "outside"),
+    ("Disk:1e999", "not a finite number"),
+    ("Disk:1e300", "more than 4001 taps"),
+    ("Gaussian:3000x1", "more than 4001 taps"),
+    ("Square:2001", "more than 4001 taps"),
+    ("Comet:5000x1", "more than 4001 taps"),
+    ("Rectangle:5000x3", "more than 4001 taps"),
+    ("Ring:1,3000", "more than 4001 taps"),  # Rectangle takes no angle: its xi is an origin -- 90 is outside
 ])
 def test_bad_strings(text, message):
     with pytest.raises(ImgconvError, match=message):

@@ -46,5 +46,19 @@ def dog_kernel(sigma1: float, sigma2: float) -> np.ndarray:
 
 
 def dog(sigma1: float = 1.0, sigma2: float = 2.0, strength: float = 1.0) -> Filter:
-    """Difference of Gaussians around mid-grey (see midgrey.around_mid_grey for the scale)."""
+    """Difference of Gaussians (a band-pass, close to the LoG), around mid-grey.
+
+    Parameters
+    ----------
+    sigma1 : float
+        The narrower blur, in pixels.
+    sigma2 : float
+        The wider blur, subtracted (1.6 x sigma1 approximates the LoG).
+    strength : float
+        Contrast: at 1 the strongest response any image can give is exactly black or white.
+
+    Examples
+    --------
+    imgconv dog in.jpg out.png --sigma1 1 --sigma2 1.6
+    """
     return around_mid_grey("dog", dog_kernel(sigma1, sigma2), strength)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from functools import partial
+from typing import Literal
 
 import numpy as np
 
@@ -19,6 +20,9 @@ from .base import Filter
 from .sobel import _scaled_magnitude, strongest_edge
 
 _SQ2 = math.sqrt(2.0)
+
+Operator = Literal["sobel", "scharr", "prewitt", "roberts", "kirsch", "frei-chen"]
+Combine = Literal["magnitude", "max"]
 
 #: Each operator's 0-degree kernel, as ImageMagick defines it under the same name (Kirsch, Sobel,
 #: Prewitt, Roberts, FreiChen type 0) and libvips/OpenCV for Scharr.  They are convolution kernels
@@ -69,6 +73,16 @@ def rotate_3x3(kernel: np.ndarray, steps: int = 1) -> np.ndarray:
 def compass_kernels(kernel: np.ndarray) -> tuple[np.ndarray, ...]:
     """The eight 45-degree turns of a 3x3 kernel, 0, 45, ... 315 degrees clockwise (ImageMagick's ``@`` list).
 
+    Parameters
+    ----------
+    kernel : array_like
+        A 3x3 kernel, the 0-degree direction.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``rotate_3x3(kernel, step)`` for step 0 to 7: the compass operator's eight kernels.
+
     Examples
     --------
     >>> [float(k[1, 0]) for k in compass_kernels(OPERATORS["kirsch"])]
@@ -107,19 +121,30 @@ def _operator(name: str) -> np.ndarray:
 
 
 def _scaled_maximum(source, responses, full, *, scale):
-    """max(0, the largest of the responses) * scale, per pixel."""
+    """The largest of the responses, per pixel, times scale.
+
+    Never negative for kernels with a zero centre whose eight rotations cancel (every operator but
+    Roberts); Roberts' is below 0 where a pixel outshines all eight neighbours (black once clipped).
+    """
     out = np.maximum.reduce(responses)
-    np.maximum(out, 0.0, out=out)
     out *= scale
     return out
 
 
-def edges(operator: str = "sobel", combine: str = "magnitude") -> Filter:
-    """Edges of the luminance (grey output), scaled so the strongest edge any image can have is white.
+def edges(operator: Operator = "sobel", combine: Combine = "magnitude") -> Filter:
+    """Edges of the luminance, grey, scaled so the strongest edge any image can have is white.
 
-    combine="magnitude": sqrt(gx^2 + gy^2) of the operator's gradient_pair (Sobel's finishing step,
-    fused into the pass by apply); combine="max": the largest of the eight compass responses, floored
-    at 0 (the strongest possible is the sum of the kernel's positive taps times white).
+    Parameters
+    ----------
+    operator : str
+        sobel, scharr, prewitt, roberts, kirsch or frei-chen.
+    combine : str
+        magnitude: sqrt(gx^2 + gy^2) of two perpendicular responses (Roberts: its two diagonals);
+        max: the largest of the eight compass directions (Kirsch's way).
+
+    Examples
+    --------
+    imgconv edges in.jpg out.png --operator kirsch --combine max
     """
     base = _operator(operator)
     if combine == "magnitude":

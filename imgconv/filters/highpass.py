@@ -12,9 +12,18 @@ def _highpass_finish(source, responses, full):
 
 
 def highpass(sigma: float = 3.0) -> Filter:
-    """Image minus its Gaussian blur of `sigma`, plus mid-grey (Photoshop's and GIMP's High Pass).
+    """High pass: the image minus its Gaussian blur, around mid-grey (Photoshop's and GIMP's High Pass).
 
     One blur and a subtraction, not a rank-2 "identity minus Gaussian" kernel: the same pixels for
     half the work.  Each colour channel separately; alpha is kept.
+
+    Parameters
+    ----------
+    sigma : float
+        Standard deviation of the blur in pixels: detail finer than this is kept.
+
+    Examples
+    --------
+    imgconv highpass in.jpg out.png --sigma 5
     """
     return Filter("highpass", (gaussian_kernel(sigma),), finish=_highpass_finish)

@@ -57,5 +57,17 @@ def laplacian_kernel(variant: int = 0) -> np.ndarray:
 
 
 def laplacian(variant: int = 0, strength: float = 1.0) -> Filter:
-    """ImageMagick's Laplacian around mid-grey: flat areas grey, the strongest possible response black/white."""
+    """Laplacian edges with ImageMagick's kernels (Laplacian:variant), around mid-grey.
+
+    Parameters
+    ----------
+    variant : int
+        ImageMagick's type: 0, 1, 2, 3 (3x3), 5 (5x5), 7 (7x7), 15 (5x5 LoG) or 19 (9x9 LoG).
+    strength : float
+        Contrast: at 1 the strongest response any image can give is exactly black or white.
+
+    Examples
+    --------
+    imgconv laplacian in.jpg out.png --variant 15
+    """
     return around_mid_grey(f"laplacian-{variant}", laplacian_kernel(variant), strength)

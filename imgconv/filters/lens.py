@@ -2,8 +2,8 @@
 
 Each tap is the exact area of its pixel square covered by the aperture (anti-aliased edge, no
 sampling), divided by the aperture's area.  Pixels wholly inside are exactly equal and those wholly
-outside exactly zero, so every row is a constant run plus its two edge taps -- the structure the
-row-span engine exploits.
+outside exactly zero, so every row is one run of equal taps with partial taps at its two ends -- the
+structure the row-span engine exploits.
 """
 
 from __future__ import annotations
@@ -181,9 +181,20 @@ def _clipped_cross(starts, ends, normals, offsets):
 
 
 def lens(radius: float = 5.0, blades: int | None = None) -> Filter:
-    """Lens (bokeh) blur through a round aperture, or a polygonal one with `blades` blades.
+    """Lens (bokeh) blur: a disk, or a polygonal aperture, with an anti-aliased edge.
 
-    The command blurs in linear light by default (a lens adds light, not sRGB code values): that is
-    the caller's --linear setting, on unless --no-linear.
+    A lens adds light, not sRGB code values, so the command is meant to blur in linear light by
+    default (apply's `linear`, on unless --no-linear); bright spots then bloom as they do in a photo.
+
+    Parameters
+    ----------
+    radius : float
+        Radius of the out-of-focus disk in pixels.
+    blades : int, optional
+        Number of aperture blades (3 or more) for a polygon, one corner up; default a circle.
+
+    Examples
+    --------
+    imgconv lens in.jpg out.jpg --radius 12 --blades 6
     """
     return Filter("lens", (disk_kernel(radius, blades),))

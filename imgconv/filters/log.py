@@ -52,7 +52,19 @@ def log_kernel(sigma: float, radius: int | None = None) -> np.ndarray:
 
 
 def log(sigma: float = 2.0, strength: float = 1.0) -> Filter:
-    """Laplacian of Gaussian around mid-grey (see midgrey.around_mid_grey for the scale)."""
+    """Laplacian of Gaussian (Mexican hat) edges, around mid-grey: flat areas grey, bright spots light.
+
+    Parameters
+    ----------
+    sigma : float
+        Standard deviation of the Gaussian in pixels: the scale of the edges found.
+    strength : float
+        Contrast: at 1 the strongest response any image can give is exactly black or white.
+
+    Examples
+    --------
+    imgconv log in.jpg out.png --sigma 3
+    """
     if not (math.isfinite(sigma) and sigma > 0):
         raise ImgconvError(f"sigma must be a positive number, got {sigma}")
     return around_mid_grey("log", log_kernel(sigma), strength)

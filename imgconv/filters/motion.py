@@ -123,5 +123,19 @@ def _trim_symmetric(kernel: np.ndarray) -> np.ndarray:
 
 
 def motion(length: float = 10.0, angle: float = 0.0, centered: bool = False) -> Filter:
-    """Motion blur: a uniform streak `length` pixels long, moving towards `angle` (see motion_kernel)."""
+    """Motion blur: the streak of a camera moving in a straight line (an anti-aliased line kernel).
+
+    Parameters
+    ----------
+    length : float
+        Distance moved during the exposure, in pixels.
+    angle : float
+        Direction of motion, degrees counter-clockwise from east (ImageMagick's -motion-blur: clockwise).
+    centered : bool
+        A symmetric streak, half each side, instead of one trailing behind like ImageMagick's.
+
+    Examples
+    --------
+    imgconv motion in.jpg out.jpg --length 25 --angle 30
+    """
     return Filter("motion", (motion_kernel(length, angle, centered),))

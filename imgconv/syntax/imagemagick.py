@@ -71,6 +71,7 @@ class Args:
         return len(self.given)
 
 
+_SLOTS = ("rho", "sigma", "xi", "psi")
 _NUMBER = r"(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
 _TOKEN = re.compile(rf"\s*(?P<sep>[xX,/]?)\s*(?P<sign>[+-]*)(?P<num>{_NUMBER})")
 
@@ -98,12 +99,14 @@ def parse_args(text: str, what: str) -> Args:
             slot += 1
         if slot > 3:
             raise ImgconvError(f"{what}: too many arguments in {text!r} (at most 4)")
-        values[slot] = float(m["num"]) * (-1) ** m["sign"].count("-")
+        value = float(m["num"])
+        if not math.isfinite(value):
+            raise ImgconvError(f"{what}: {m['num']!r} is not a finite number")
+        values[slot] = -value if m["sign"].count("-") % 2 else value  # "+-3" is -3
         pos = m.end()
     return Args(tuple(values.get(i, 0.0) for i in range(4)), frozenset(_SLOTS[i] for i in values))
 
 
-_SLOTS = ("rho", "sigma", "xi", "psi")
 _ARRAY = re.compile(r"^(?P<w>\d+)(?:[xX](?P<h>\d+))?(?:(?P<x>[+-]\d+)(?P<y>[+-]\d+))?$")
 _FLOATS = {"inf", "+inf", "-inf", "infinity", "+infinity", "-infinity", "nan", "+nan", "-nan"}
 

@@ -15,11 +15,22 @@ import numpy as np
 
 from ..errors import ImgconvError
 from ..filters.edges import OPERATORS
+from ..filters.gaussian import MAX_RADIUS
 from ..filters.laplacian import VARIANTS, laplacian_kernel
 from .imagemagick import EPSILON, Args, MagickKernel, parse_args, rotate, scale_values
 
 #: 1 / QuantumRange of the usual (Q16) ImageMagick build: a Gaussian's auto-sized edge falls below it.
 QUANTUM_SCALE = 1.0 / 65535.0
+
+#: The widest kernel a named kernel may make (as wide as imgconv's widest blur).
+MAX_SIZE = 2 * MAX_RADIUS + 1
+
+
+def _size(width: float) -> int:
+    """A kernel width, refused beyond MAX_SIZE before anything that big is allocated."""
+    if not width <= MAX_SIZE:
+        raise ImgconvError(f"that kernel would be more than {MAX_SIZE} taps wide; use a smaller radius or sigma")
+    return int(width)
 
 
 def _centred(values: np.ndarray) -> MagickKernel:
@@ -34,6 +45,7 @@ def _optimal_width(sigma: float, dims: int) -> int:
         return 3
     width = 5
     while True:
+        _size(width - 2)
         j = width // 2
         g = np.exp(-(np.arange(-j, j + 1.0) ** 2) / (2 * sigma * sigma))
         total = g.sum() if dims == 1 else g.sum() ** 2
@@ -46,7 +58,7 @@ def _optimal_width(sigma: float, dims: int) -> int:
 def _width(args: Args, sigma: float, dims: int) -> int:
     """Kernel width: 2 * int(radius) + 1 for a radius of 1 or more, else ImageMagick's optimal width."""
     if args.rho >= 1.0:
-        return 2 * int(args.rho) + 1
+        return _size(2 * int(args.rho) + 1)
     if args.rho > EPSILON:
         return 3  # GetOptimalKernelWidth of a radius below 1: 2 * ceil(radius) + 1
     return _optimal_width(sigma, dims)
@@ -118,7 +130,7 @@ def _gaussian_1d_ranked(width: int, sigma: float, one_sided: bool) -> np.ndarray
 def blur(args: Args) -> MagickKernel:
     """Blur:{radius}x{sigma}[,{angle}] -- 1D Gaussian (KernelRank 3), normalised, turned by angle."""
     sigma = abs(args.sigma)
-    width = 2 * int(args.rho) + 1 if args.rho >= 1.0 else _width(args, sigma, 1)
+    width = _width(args, sigma, 1)
     values = _finish(_gaussian_1d_ranked(width, sigma, one_sided=False)[None, :])
     return rotate(_centred(values), args.xi, "Blur")
 
@@ -127,7 +139,7 @@ def comet(args: Args) -> MagickKernel:
     """Comet:{width}x{sigma}[,{angle}] -- half a 1D Gaussian, origin at its peak (the first tap),
     normalised, turned by angle.  The first argument is the width, not a radius."""
     sigma = abs(args.sigma)
-    width = int(args.rho) if args.rho >= 1.0 else (_width(args, sigma, 1) - 1) // 2 + 1
+    width = _size(args.rho) if args.rho >= 1.0 else (_width(args, sigma, 1) - 1) // 2 + 1
     values = _gaussian_1d_ranked(width, sigma, one_sided=True)
     values = scale_values(values[None, :], 1.0, "!")
     return rotate(MagickKernel(values, (0, 0)), args.xi, "Comet")
@@ -187,7 +199,7 @@ def frei_chen(args: Args) -> MagickKernel:
 def _shape(inside, default_size: int, size_of=lambda rho: 2 * int(rho) + 1):
     """A flat shape: `scale` (the second argument, default 1) where inside(u, v, half), NaN elsewhere."""
     def build(args: Args) -> MagickKernel:
-        size = default_size if args.rho < 1.0 else size_of(args.rho)
+        size = default_size if args.rho < 1.0 else _size(size_of(args.rho))
         half = (size - 1) // 2
         u = np.arange(size) - half
         scale = args.sigma if "sigma" in args.given else 1.0
@@ -204,7 +216,7 @@ def _disk_inside(u, v, half, args):
 def disk(args: Args) -> MagickKernel:
     """Disk:{radius}[,{scale}] -- binary: taps with u^2 + v^2 <= int(radius^2); size 2 int(radius) + 1;
     no radius (below 0.4) is 9x9 with u^2 + v^2 <= 18."""
-    size = 9 if args.rho < 0.4 else 2 * int(abs(args.rho)) + 1
+    size = 9 if args.rho < 0.4 else _size(2 * int(abs(args.rho)) + 1)
     return _shape(_disk_inside, size, lambda rho: size)(args)
 
 
@@ -224,7 +236,8 @@ def ring(args: Args) -> MagickKernel:
     """Ring:{radius1},{radius2}[,{scale}] -- int(r_small^2) < u^2 + v^2 <= int(r_big^2), size from the
     larger radius; no radii: 7x7 with 7 < u^2 + v^2 <= 11.  ImageMagick truncates scale to a whole number."""
     small, big = sorted((args.rho, args.sigma))
-    size, limit1, limit2 = 2 * int(big) + 1, int(small * small), int(big * big)
+    size = _size(2 * int(big) + 1)
+    limit1, limit2 = int(small * small), int(big * big)
     if limit2 <= 0:
         size, limit1, limit2 = 7, 7, 11
     half = (size - 1) // 2
@@ -248,7 +261,7 @@ def rectangle(args: Args) -> MagickKernel:
         rho = 3.0
     if sigma < 1.0:
         sigma = rho
-    width, height = int(rho), int(sigma)
+    width, height = _size(rho), _size(sigma)
     x = int(args.xi) if "xi" in args.given else (width - 1) // 2
     y = int(args.psi) if "psi" in args.given else (height - 1) // 2
     if not (0 <= x < width and 0 <= y < height):
