@@ -1,9 +1,11 @@
 """The whole benchmark suite, one command:
 
-    python benchmarks/run_all.py            # whole jobs vs peers, engines vs peers (4K), big filters, memory
+    python benchmarks/run_all.py            # whole jobs vs peers, engines vs peers (4K), big filters, memory,
+                                            # deblur
     python benchmarks/run_all.py --quick    # fewer rounds: a smoke run
 
-Runs bench_e2e.py, bench_engines.py, bench_filters.py and bench_memory.py in turn (each in its own
+Runs bench_e2e.py, bench_engines.py, bench_filters.py, bench_memory.py and
+bench_deblur.py in turn (each in its own
 process, so one's memory or threads cannot disturb another's) and leaves their tables in
 benchmarks/results/.
 fit_planner.py is separate: it rewrites the planner's constants (`--write`), which a benchmark run
@@ -24,6 +26,7 @@ def main():
         ["bench_engines.py"] + (["--quick"] if quick else []),
         ["bench_filters.py"] + (["--rounds", "2"] if quick else []),
         ["bench_memory.py"],
+        ["bench_deblur.py"] + (["--quick"] if quick else []),
     ]
     failed = []
     for step in steps:

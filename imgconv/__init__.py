@@ -4,7 +4,7 @@ The public API is imported lazily so that `imgconv --help` never pays for numpy 
 """
 
 __version__ = "0.1.0"
-__all__ = ["convolve", "plan", "ALGORITHMS", "ImgconvError", "__version__"]
+__all__ = ["convolve", "deconvolve", "plan", "ALGORITHMS", "ImgconvError", "__version__"]
 
 
 def __getattr__(name):
@@ -12,6 +12,10 @@ def __getattr__(name):
         from . import convolution
 
         return getattr(convolution, name)
+    if name == "deconvolve":
+        from .deconvolution import deconvolve
+
+        return deconvolve
     if name == "ALGORITHMS":
         from .engine import ALGORITHMS
 

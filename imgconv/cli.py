@@ -220,6 +220,50 @@ def apply_steps(paths, steps, **settings):
     _run(paths, filters, settings)
 
 
+@cli.command()
+@click.argument("paths", nargs=-1, metavar="IN... OUT")
+@click.option("--psf", "psf_spec", required=True, metavar="SPEC",
+              help="The blur to undo: gaussian:SIGMA, gaussian:fwhm=F, motion:LENGTH,ANGLE, disk:RADIUS, "
+                   "or a file (a PSF image such as .png/.tif, a .npy array, or kernel text).")
+@click.option("--method", type=click.Choice(["rl", "wiener"]), default="rl", show_default=True,
+              help="rl: Richardson-Lucy (iterative); wiener: one FFT pass.")
+@click.option("--iterations", type=int, default=20, show_default=True, help="Richardson-Lucy iterations.")
+@click.option("--tolerance", type=float,
+              help="Stop early once an iteration changes the image by less than this (relative).")
+@click.option("--regularize", type=click.Choice(["none", "tv"]), default="none", show_default=True,
+              help="tv: total-variation regularisation (less noise and ringing).")
+@click.option("--lambda", "lam", type=float, default=0.004, show_default=True, help="Weight of --regularize tv.")
+@click.option("--balance", type=float, default=0.01, show_default=True,
+              help="Wiener's noise-to-signal weight (more noise: larger).")
+@click.option("--no-accelerate", is_flag=True, help="Plain Richardson-Lucy steps (no Biggs-Andrews extrapolation).")
+@with_options(COMMON_OPTIONS + BATCH_OPTIONS)
+@click.pass_context
+def deblur(ctx, paths, psf_spec, method, iterations, tolerance, regularize, lam, balance, no_accelerate, **settings):
+    """Undo a known blur (deconvolution); alpha is kept as it is.
+
+    Example: imgconv deblur blurred.jpg sharp.jpg --psf gaussian:2 --regularize tv
+    """
+    from click.core import ParameterSource
+
+    from .deconvolution import job
+    from .errors import ImgconvError
+
+    given = {name for name in ctx.params if ctx.get_parameter_source(name) != ParameterSource.DEFAULT}
+    one_file = settings["out_dir"] is None and not settings["in_place"]
+    try:
+        deblur = job.make_deblur(psf_spec, method, iterations, tolerance, regularize, lam, balance,
+                                 accelerate=not no_accelerate, given=given)
+        job.check_sizes(deblur.psf, paths[:-1] if one_file else paths)  # a PSF larger than an input
+    except ImgconvError as e:
+        raise CliError(str(e), exit_code=2) from None
+    if one_file and not settings["quiet"]:
+        job.progress = job.iteration_bar(_stderr())  # one file, in this process: a bar over its iterations
+    try:
+        _run(paths, [deblur], settings)
+    finally:
+        job.progress = None
+
+
 @cli.group(invoke_without_command=True)
 @click.pass_context
 def kernels(ctx):

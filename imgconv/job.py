@@ -103,6 +103,8 @@ def process_file(source, target, filters, options: Options = Options(), *, on_ba
 
 def _process(source, target, filters, options: Options, on_band=None, runner=None) -> Report:
     chain = (filters,) if isinstance(filters, Filter) else tuple(filters)
+    if len(chain) == 1 and hasattr(chain[0], "process"):  # a whole-image step (deconvolution.job.Deblur)
+        return chain[0].process(source, target, options)
     report = Report(str(source), str(target))
     check_target(source, target, options.overwrite, options.in_place, options.fmt)
     fmt = output_format(target, options.fmt)
@@ -158,7 +160,11 @@ def _filter_and_save(picture, chain, linear, source, target, options: Options, r
         except ImgconvError as e:
             raise ImgconvError(f"{source}: {e}") from None
     report.seconds["filter"] = time.perf_counter() - clock
+    return save_result(picture, pixels, target, options, report)
 
+
+def save_result(picture, pixels, target, options: Options, report: Report) -> Report:
+    """Encode the result as the input was encoded (its metadata, quality, compression), atomically."""
     clock = time.perf_counter()
     encoding = picture.encoding
     if output_format(target, options.fmt) == "TIFF":
