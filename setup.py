@@ -23,7 +23,10 @@ class BuildLoops(build_ext):
         output_dir = os.path.dirname(target)
         os.makedirs(output_dir, exist_ok=True)
         in_place = os.path.join(HERE, *ext.name.split(".")[:-1], os.path.basename(target))
-        for stale in {target, in_place}:  # a failed build must not leave an older one in use (editable installs)
+        # A failed build must not leave an older one in use; the tree's copy is the editable install's,
+        # so only an editable or in-place build removes it (`pip install .` from the tree leaves it be).
+        editable = self.inplace or getattr(self, "editable_mode", False)
+        for stale in {target, in_place} if editable else {target}:
             if os.path.exists(stale):
                 os.remove(stale)
         sys.path.insert(0, HERE)

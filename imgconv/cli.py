@@ -144,17 +144,18 @@ def _run(paths, filters, settings):
     progress = bands = None
 
     def on_start(count):
-        nonlocal progress, bands
+        nonlocal progress
         if count > 1 and not settings["quiet"]:
             from .progress import BatchProgress
 
             progress = BatchProgress(count).__enter__()
-        elif count == 1:  # one huge image streamed band by band shows its bands
+
+    def on_band(done, total):  # one huge image streamed band by band shows its bands
+        nonlocal bands
+        if bands is None and not settings["quiet"]:
             from .progress import BandProgress
 
-            bands = BandProgress("filtering", quiet=settings["quiet"])
-
-    def on_band(done, total):
+            bands = BandProgress("filtering")
         if bands:
             bands(done, total)
 

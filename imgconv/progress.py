@@ -60,10 +60,10 @@ class BatchProgress:
 class BandProgress:
     """One huge image's bands as they are written: started by the first band, gone when the file is."""
 
-    def __init__(self, name: str, quiet: bool = False):
+    def __init__(self, name: str):
         self.console = Console(stderr=True, highlight=False, soft_wrap=True)
         self.name = name
-        self.show = not quiet and self.console.is_terminal
+        self.show = self.console.is_terminal
         self._bar = None
 
     def __call__(self, done: int, total: int) -> None:

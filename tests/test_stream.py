@@ -83,6 +83,16 @@ def both(tmp_path, source, filters, band_rows=7, **options):
     return read(whole), read(streamed), report
 
 
+def assert_same(whole, streamed, report, what=None):
+    """Bit for bit -- except within one level where the FFT engine ran (the planner picks it for these
+    tiny images when the loops are jitted, IMGCONV_JIT=1): its rounding depends on the transform size,
+    which a band changes, so an exact tie may round either way."""
+    if any(p.algo == "fft" for p in report.plans):
+        assert np.abs(whole.astype(np.float64) - streamed).max() <= 1, what
+    else:
+        assert np.array_equal(whole, streamed), what
+
+
 # --- reading band by band ---------------------------------------------------------------------------------
 
 LAYOUTS = {
@@ -174,7 +184,7 @@ def test_tiffs_not_streamed_in_are_loaded_whole(tmp_path):
     for path in (rotated, tmp_path / "palette.tif", tmp_path / "bilevel.tif", premultiplied):
         assert open_rows(path, None) is None, path
         whole, streamed, report = both(tmp_path, path, blur(1.0))
-        assert np.array_equal(whole, streamed)
+        assert_same(whole, streamed, report)
         assert not any("read band by band" in n for n in report.notes)
     assert open_rows(SAMPLES / "astronaut.jpg", None) is None
 
@@ -191,8 +201,8 @@ def test_gather_takes_runs_of_rows():
 @pytest.mark.parametrize("filt", ALL, ids=lambda f: f.name + str(len(f.kernels)))
 def test_every_filter_streams_to_the_whole_image_result(tmp_path, filt):
     source = write(tmp_path / "in.tif", noise((67, 45, 4)), compression="zlib", tile=(16, 16))
-    whole, streamed, _ = both(tmp_path, source, filt)
-    assert np.array_equal(whole, streamed)
+    whole, streamed, report = both(tmp_path, source, filt)
+    assert_same(whole, streamed, report)
 
 
 @pytest.mark.parametrize("border", BORDERS)
@@ -201,8 +211,8 @@ def test_every_filter_streams_to_the_whole_image_result(tmp_path, filt):
 def test_every_border_depth_and_alpha_streams_to_the_whole_image_result(tmp_path, border, dtype, channels):
     source = write(tmp_path / "in.tif", noise((50, 37, channels), dtype), rowsperstrip=8)
     for filt in (blur(1.5), sobel(), ASYMMETRIC):
-        whole, streamed, _ = both(tmp_path, source, filt, border=border, cval=0.3)
-        assert np.array_equal(whole, streamed), filt.name
+        whole, streamed, report = both(tmp_path, source, filt, border=border, cval=0.3)
+        assert_same(whole, streamed, report, filt.name)
 
 
 def test_linear_light_chains_and_bands_taller_than_halos(tmp_path):
@@ -211,14 +221,14 @@ def test_linear_light_chains_and_bands_taller_than_halos(tmp_path):
                              ((blur(1.0), sharpen(0.5), emboss(90)), dict(border="wrap")),
                              ((sobel(), blur(3.0)), dict(border="mirror"))]:
         for band_rows in (1, 5, 64, 89):
-            whole, streamed, _ = both(tmp_path, source, filters, band_rows=band_rows, **options)
-            assert np.array_equal(whole, streamed), (filters, band_rows)
+            whole, streamed, report = both(tmp_path, source, filters, band_rows=band_rows, **options)
+            assert_same(whole, streamed, report, (filters, band_rows))
 
 
 @pytest.mark.parametrize("name", ["astronaut.jpg", "camera.png", "coffee_rgba.png"])
 def test_inputs_decoded_whole_still_stream_the_filter_and_the_output(tmp_path, name):
     whole, streamed, report = both(tmp_path, SAMPLES / name, (unsharp(2, 1), sobel()), band_rows=100)
-    assert np.array_equal(whole, streamed)
+    assert_same(whole, streamed, report)
     assert not any("read band by band" in n for n in report.notes)
 
 
@@ -227,9 +237,9 @@ def test_a_budget_too_small_for_the_image_streams_it(tmp_path):
     report = process_file(source, tmp_path / "a.tif", blur(1.0), Options(max_memory=1 << 20))
     assert (1 << 20) // (200 * 3 * 4 * 6) == 72
     assert any("streamed in bands of 72 rows" in n for n in report.notes), report.notes
-    report = process_file(source, tmp_path / "b.tif", blur(1.0), Options())
-    assert not any("streamed" in n for n in report.notes)
-    assert np.array_equal(read(tmp_path / "a.tif"), read(tmp_path / "b.tif"))
+    whole = process_file(source, tmp_path / "b.tif", blur(1.0), Options())
+    assert not any("streamed" in n for n in whole.notes)
+    assert_same(read(tmp_path / "b.tif"), read(tmp_path / "a.tif"), report)
 
 
 # --- the output file ------------------------------------------------------------------------------------
@@ -245,8 +255,8 @@ def layout(path):
                                                     ("zstd", None), ("packbits", None), ("lzma", None)])
 def test_the_output_keeps_the_inputs_compression_and_predictor(tmp_path, compression, predictor):
     source = write(tmp_path / "in.tif", noise((70, 50, 3)), compression=compression, predictor=predictor)
-    whole, streamed, _ = both(tmp_path, source, blur(1.0))
-    assert np.array_equal(whole, streamed)
+    whole, streamed, report = both(tmp_path, source, blur(1.0))
+    assert_same(whole, streamed, report)
     found = layout(tmp_path / "streamed.tif")
     assert found["compression"] == layout(source)["compression"]
     assert found["predictor"] == (predictor or 1)
@@ -280,7 +290,7 @@ def test_compression_option_overrides_the_inputs(tmp_path, choice, expected):
         with Image.open(tmp_path / "streamed.tif") as img:  # libtiff reads tifffile's JPEG tiles
             assert np.abs(np.asarray(img).astype(float) - streamed).max() == 0
     else:
-        assert np.array_equal(whole, streamed)
+        assert_same(whole, streamed, report)
 
 
 def test_jpeg_compression_of_16_bit_or_alpha_becomes_deflate(tmp_path):
@@ -331,9 +341,9 @@ def test_bigtiff_past_the_classic_limit(tmp_path, monkeypatch):
     source = write(tmp_path / "in.tif", noise((64, 48, 3)), compression="zlib")
     monkeypatch.setattr(tiffbands, "CLASSIC_LIMIT", 5000)  # as if the image were over 4 GB
     for compression in ("none", "deflate"):
-        whole, streamed, _ = both(tmp_path, source, blur(1.0), compression=compression)
+        whole, streamed, report = both(tmp_path, source, blur(1.0), compression=compression)
         assert layout(tmp_path / "streamed.tif")["bigtiff"]
-        assert np.array_equal(whole, streamed)
+        assert_same(whole, streamed, report)
     monkeypatch.undo()
     both(tmp_path, source, blur(1.0))
     assert not layout(tmp_path / "streamed.tif")["bigtiff"]
@@ -461,8 +471,9 @@ def test_peak_memory_depends_on_the_band_not_the_image_height(tmp_path, compress
     for height in (2000, 8000):
         source = write(tmp_path / f"{height}.tif", noise((height, 3000, 3), smooth=compression is not None),
                        compression=compression, tile=(256, 256) if compression else None)
-        peaks[height] = (peak_mib(source, tmp_path / f"{height}-streamed.tif", band_rows=100),
-                         peak_mib(source, tmp_path / f"{height}-whole.tif", max_memory=1 << 40))
+        # One engine for both (the jitted planner may pick FFT, whose rounding depends on the band: assert_same)
+        peaks[height] = (peak_mib(source, tmp_path / f"{height}-streamed.tif", band_rows=100, algo="separable"),
+                         peak_mib(source, tmp_path / f"{height}-whole.tif", max_memory=1 << 40, algo="separable"))
         assert np.array_equal(read(tmp_path / f"{height}-streamed.tif"), read(tmp_path / f"{height}-whole.tif"))
     taller = 6000 * 3000 * 3 / 2**20
     assert peaks[8000][0] - peaks[2000][0] < 0.15 * taller, peaks
@@ -481,11 +492,11 @@ def test_big_outputs_are_handed_to_the_disk_as_they_are_written(tmp_path, monkey
                                                                                real(fd, offset, size, advice)))
     source = write(tmp_path / "in.tif", noise((200, 64, 3)))
     reference = tmp_path / "reference.tif"
-    process_file(source, reference, blur(1.0), Options())
+    process_file(source, reference, blur(1.0), Options(algo="separable"))
     for compression in ("none", "zstd"):
         advised.clear()
         target = tmp_path / f"{compression}.tif"
-        process_file(source, target, blur(1.0), Options(band_rows=20, compression=compression))
+        process_file(source, target, blur(1.0), Options(algo="separable", band_rows=20, compression=compression))
         assert np.array_equal(read(target), read(reference))
         covered = np.zeros(target.stat().st_size, bool)
         for offset, count in advised:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-from concurrent.futures import ThreadPoolExecutor
 
 #: Row ranges per thread.
 PARTS_PER_THREAD = 2
@@ -51,7 +50,10 @@ def run_rows(function, height: int, threads: int, *args, align: int = 1) -> None
         future.result()
 
 
-def _executor(threads: int) -> ThreadPoolExecutor:
+def _executor(threads: int):
+    """The shared pool, grown to `threads` (imported here: a one-thread run never pays for it)."""
+    from concurrent.futures import ThreadPoolExecutor
+
     global _pool, _pool_size
     if _pool_size < threads:
         _pool, _pool_size = ThreadPoolExecutor(threads, thread_name_prefix="imgconv"), threads

@@ -11,7 +11,6 @@ from __future__ import annotations
 import errno
 import io
 import os
-import secrets
 import stat
 from contextlib import contextmanager
 from pathlib import Path
@@ -125,7 +124,7 @@ def _temporary(directory: Path, path: Path, mode):
 
 def _link_unnamed(fd: int, directory: Path, path: Path, mode) -> None:
     """Give the finished unnamed file its name: linked under a hidden temporary name, renamed over `path`."""
-    temp = directory / f".{path.name}.{secrets.token_hex(4)}.part"
+    temp = directory / f".{path.name}.{os.urandom(4).hex()}.part"
     try:
         _link(fd, temp)
     except OSError as e:
