@@ -11,7 +11,6 @@ JPEGs stay with Pillow, which knows Adobe's inverted inks.  Measured in docs/fid
 from __future__ import annotations
 
 import functools
-import io
 import struct
 
 import numpy as np
@@ -80,27 +79,32 @@ def estimate_quality(quantization: dict) -> int:
     ImageMagick's estimate (sums and a few sampled entries) on every camera photo tried."""
     tables = [list(quantization[key]) for key in sorted(quantization)][:2]
     total = sum(map(sum, tables))
-    for quality in range(1, 101):
-        if sum(map(sum, _standard_tables(quality)[:len(tables)])) <= total:
-            return quality
-    return 100
+    coarseness = _table_sums(len(tables))  # falls as quality rises: the first quality at or below total
+    return int(min(np.searchsorted(-coarseness, -total) + 1, 100))
 
 
 @functools.cache
+def _table_sums(count: int) -> np.ndarray:
+    """Summed entries of the first `count` standard tables at qualities 1..100."""
+    return np.array([sum(map(sum, _standard_tables(quality)[:count])) for quality in range(1, 101)])
+
+
 def _standard_tables(quality: int) -> list:
     """libjpeg's luminance and chrominance tables at `quality` (jpeg_quality_scaling, baseline-clamped)."""
     scale = 5000 // quality if quality < 50 else 200 - 2 * quality
-    return [[min(max((v * scale + 50) // 100, 1), 255) for v in table] for table in _base_tables()]
+    return np.clip((BASE_TABLES * scale + 50) // 100, 1, 255).tolist()
 
 
-@functools.cache
-def _base_tables() -> list:
-    """libjpeg's base tables (ITU-T T.81 Annex K), read back from its own quality-50 file, where they
-    are used unscaled -- so they are exactly the encoder's, in Pillow's order."""
-    buffer = io.BytesIO()
-    Image.new("RGB", (8, 8)).save(buffer, "JPEG", quality=50)
-    with Image.open(buffer) as img:
-        return [list(img.quantization[key]) for key in sorted(img.quantization)]
+#: The standard's base quantisation tables (ITU-T T.81 Annex K.1), luminance and chrominance, in natural
+#: order; libjpeg scales them by quality.
+BASE_TABLES = np.array([
+    [16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55,
+     14, 13, 16, 24, 40, 57, 69, 56, 14, 17, 22, 29, 51, 87, 80, 62,
+     18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113, 92,
+     49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99],
+    [17, 18, 24, 47, 99, 99, 99, 99, 18, 21, 26, 66, 99, 99, 99, 99,
+     24, 26, 56, 99, 99, 99, 99, 99, 47, 66, 99, 99, 99, 99, 99, 99] + [99] * 32,
+])
 
 
 def encode(pixels: np.ndarray, sink, *, quality: int, subsampling: str | None, meta: dict) -> None:
