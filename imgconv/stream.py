@@ -24,7 +24,7 @@ import numpy as np
 from .bands import ArrayRows, FilteredRows, rows_for_budget
 from .dtypes import to_dtype
 from .errors import ImgconvError
-from .io import load, logs, tiffbands
+from .io import load, logs
 from .io.atomic import replacing
 from .io.settings import with_compression
 from .io.tiffrows import MAGIC, TiffRows, open_rows
@@ -212,6 +212,8 @@ def run(picture, chain, linear, target, options, report, rows: int, *, on_band=N
             if on_band:
                 on_band(done, recipe.count)
             clock = time.perf_counter()
+
+    from .io import tiffbands  # only a streamed TIFF output needs the band writer (and its thread pool)
 
     clock = time.perf_counter()
     notes: list = []
