@@ -134,7 +134,7 @@ def sobel_magnitude_workload(image, mods):
     cv2, ndimage = mods["cv2"], mods["scipy.ndimage"]
     filt = sobel("both")
     full = 255.0 if image.dtype == np.uint8 else 1.0
-    scale = filt.finish.keywords["scale"]
+    scale = filt.finish.scale
     w = Workload("sobel-mag", "Sobel gradient magnitude on luminance (x and y fused)", None, dtype=str(image.dtype),
                  pixels=image.shape[0] * image.shape[1])
     w.out_bytes = image.shape[0] * image.shape[1] * 4
