@@ -137,6 +137,23 @@ def test_a_plan_run_many_times_pays_for_numba_once():
     assert out.stdout.split() == ["aot", "1", "jit", "2", deconvolving, deconvolving]
 
 
+def test_an_engine_is_ready_for_a_type_once_its_loops_for_that_type_are_loaded():
+    """After a float32 run the separable engine is ready for float32 images (deconvolution's), not for
+    uint8 ones (its fixed-point loop is not loaded yet), nor for images of unknown type."""
+    code = ("import dataclasses, numpy as np, imgconv\n"
+            "from imgconv.convolution import run_plan\n"
+            "from imgconv.engine import engine, planner\n"
+            "from imgconv.filters import gaussian_kernel\n"
+            "chosen = imgconv.plan(gaussian_kernel(2), (64, 64, 3), algo='separable')\n"
+            "run_plan(dataclasses.replace(chosen, runner='jit', threads=2), np.zeros((64, 64, 3), np.float32))\n"
+            "module = engine('separable')\n"
+            "print(planner._jit_ready(module, np.float32), planner._jit_ready(module, np.uint8) > 0,\n"
+            "      planner._jit_ready(module) > 0)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["0.0", "True", "True"]
+
+
 def test_getting_ready_is_shared_between_runs():
     kernel = KernelInfo(gaussian_kernel(2.0))
     module = engine("separable")

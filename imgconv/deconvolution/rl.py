@@ -81,7 +81,7 @@ def richardson_lucy(observed, forward, adjoint, iterations, *, initial, accelera
 
     predicted = initial  # y_k, where the next step starts
     estimate = initial.copy()  # x_k
-    step_dir = np.zeros_like(observed)  # g_{k-1}
+    step_dir = np.zeros(observed.shape, np.float32)  # g_{k-1}; calloc: no pass to fill it
     for k in range(1, iterations + 1):
         step(predicted)
         cross, norm = steps.accelerated_step(_flat(predicted), _flat(correction), _flat(step_dir))
