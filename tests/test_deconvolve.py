@@ -15,7 +15,7 @@ from skimage.restoration import richardson_lucy, wiener
 import imgconv
 from imgconv.border import pad
 from imgconv.cli import cli
-from imgconv.deconvolution import DEFAULT_BALANCE, DEFAULT_LAMBDA, rl
+from imgconv.deconvolution import DEFAULT_BALANCE, DEFAULT_LAMBDA, rl, steps
 from imgconv.deconvolution import wiener as wiener_module
 from imgconv.errors import ImgconvError
 from imgconv.filters import gaussian_kernel
@@ -74,6 +74,22 @@ def test_rl_equals_scikit_image_per_channel(rng):
     theirs = np.stack([richardson_lucy(image[..., c], psf.astype(np.float32), num_iter=15, clip=False)
                        for c in range(3)], axis=-1)
     assert relative_error(ours, theirs) < RTOL
+
+
+def test_per_pixel_steps_split_between_threads_equal_numpy(rng, monkeypatch):
+    """Each step over ranges on several threads: every value as numpy computes it, the sums over all ranges."""
+    monkeypatch.setattr(steps, "cores", lambda: 3)
+    n = 5 * steps.SERIAL_VALUES + 7
+    observed, blurred = rng.random(n, dtype=np.float32), rng.random(n, dtype=np.float32)
+    want = observed / (blurred + steps.EPS)
+    steps.ratio(observed, blurred)
+    np.testing.assert_array_equal(blurred, want)
+    estimate, correction = rng.random(n, dtype=np.float32), rng.random(n, dtype=np.float32) + 0.5
+    old = estimate.copy()
+    change, size = steps.multiply(estimate, correction)
+    np.testing.assert_array_equal(estimate, old * correction)
+    assert change == pytest.approx(np.sum((estimate.astype(np.float64) - old) ** 2), rel=1e-9)
+    assert size == pytest.approx(np.sum(old.astype(np.float64) ** 2), rel=1e-9)
 
 
 # --- every variant against an independent float64 implementation --------------------------------------

@@ -11,9 +11,11 @@ import pytest
 
 import imgconv
 from imgconv.convolution import run_plan
-from imgconv.engine import ENGINES, engine, loops
+from imgconv.engine import ENGINES, engine, loops, planner
 from imgconv.engine.planner import plan
+from imgconv.engine.threads import cores
 from imgconv.filters import box_kernel, emboss_kernel, gaussian_kernel, sharpen_kernel
+from imgconv.kernel import KernelInfo
 
 from conftest import low_rank_kernel, random_image, runs_kernel
 
@@ -114,6 +116,52 @@ def test_a_fresh_process_filters_ahead_of_time_without_importing_numba():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["aot", "False", "jit", "2"]
+
+
+@needs_aot
+def test_a_plan_run_many_times_pays_for_numba_once():
+    """A 4 Mpx photo convolved once runs ahead of time on one thread, but a plan that will run 100 times
+    shares the cost of importing Numba and loading the jitted loops between its runs and takes both threads;
+    deconvolve plans that way (it has imported Numba for its per-pixel steps: 30 iterations are enough)."""
+    code = ("import numpy as np, imgconv\n"
+            "from imgconv.filters import gaussian_kernel\n"
+            "once = imgconv.plan(gaussian_kernel(2), (1600, 2560, 3), threads=2)\n"
+            "often = imgconv.plan(gaussian_kernel(2), (1600, 2560, 3), threads=2, runs=100)\n"
+            "stats = {}\n"
+            "imgconv.deconvolve(np.ones((1600, 2560, 3), np.float32), 'gaussian:2', iterations=30, tolerance=1,\n"
+            "                   stats=stats)\n"
+            "print(once.runner, once.threads, often.runner, often.threads, *[p.runner for p in stats['plans']])\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    deconvolving = "jit" if cores() >= 2 else "aot"  # one core: the jitted loops cannot be faster
+    assert out.stdout.split() == ["aot", "1", "jit", "2", deconvolving, deconvolving]
+
+
+def test_an_engine_is_ready_for_a_type_once_its_loops_for_that_type_are_loaded():
+    """After a float32 run the separable engine is ready for float32 images (deconvolution's), not for
+    uint8 ones (its fixed-point loop is not loaded yet), nor for images of unknown type."""
+    code = ("import dataclasses, numpy as np, imgconv\n"
+            "from imgconv.convolution import run_plan\n"
+            "from imgconv.engine import engine, planner\n"
+            "from imgconv.filters import gaussian_kernel\n"
+            "chosen = imgconv.plan(gaussian_kernel(2), (64, 64, 3), algo='separable')\n"
+            "run_plan(dataclasses.replace(chosen, runner='jit', threads=2), np.zeros((64, 64, 3), np.float32))\n"
+            "module = engine('separable')\n"
+            "print(planner._jit_ready(module, np.float32), planner._jit_ready(module, np.uint8) > 0,\n"
+            "      planner._jit_ready(module) > 0)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["0.0", "True", "True"]
+
+
+def test_getting_ready_is_shared_between_runs():
+    kernel = KernelInfo(gaussian_kernel(2.0))
+    module = engine("separable")
+    once = {runner: s for s, runner, _ in planner.ways("separable", kernel, (100, 100, 3), 2)}
+    often = {runner: s for s, runner, _ in planner.ways("separable", kernel, (100, 100, 3), 2, runs=10)}
+    ready = planner._jit_ready(module)
+    assert once["jit"] - often["jit"] == pytest.approx(ready * 0.9)
+    assert once.get("aot") == often.get("aot")
 
 
 def test_once_the_jitted_loops_are_loaded_they_are_used(rng):

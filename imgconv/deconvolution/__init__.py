@@ -73,8 +73,11 @@ def deconvolve(image, psf, method: str = "rl", iterations: int = 20, *, toleranc
     from . import steps  # noqa: F401  (loads Numba first, so the planner never picks its numpy runner)
     from .rl import richardson_lucy
 
-    forward = plan(KernelInfo(psf), observed.shape, algo=algo)
-    adjoint = plan(KernelInfo(psf, correlate=True), observed.shape, algo=algo)
+    # Each plan runs once per iteration on float32 arrays: loading the multi-threaded loops pays off over
+    # the iterations, and is free once this process has them.
+    forward = plan(KernelInfo(psf), observed.shape, algo=algo, runs=int(iterations), dtype=np.float32)
+    adjoint = plan(KernelInfo(psf, correlate=True), observed.shape, algo=algo, runs=int(iterations),
+                   dtype=np.float32)
     start = _initial(initial, observed)
     result, info = richardson_lucy(observed, forward, adjoint, int(iterations), initial=start,
                                    accelerate=accelerate, tv_lambda=tv_lambda, tolerance=tolerance,

@@ -26,7 +26,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import numba
 import numpy as np
 
 from ..convolution import run_plan
@@ -61,7 +60,6 @@ def richardson_lucy(observed, forward, adjoint, iterations, *, initial, accelera
     blurred = np.empty_like(observed)
     correction = np.empty_like(observed)
     flat = _flat(observed)
-    parts = min(observed.shape[0], 4 * numba.get_num_threads())  # row blocks of the TV step
 
     def step(x):
         """correction <- the factor that one RL (or RL-TV) step multiplies x by."""
@@ -69,7 +67,7 @@ def richardson_lucy(observed, forward, adjoint, iterations, *, initial, accelera
         steps.ratio(flat, _flat(blurred))
         run_plan(adjoint, blurred, border=border, cval=adjoint_cval, out=correction)
         if tv_lambda:
-            steps.tv_divide(x, correction, tv_lambda, tv_eps, parts)
+            steps.tv_divide(x, correction, tv_lambda, tv_eps)
 
     stats = Stats()
     if not accelerate:
@@ -83,7 +81,7 @@ def richardson_lucy(observed, forward, adjoint, iterations, *, initial, accelera
 
     predicted = initial  # y_k, where the next step starts
     estimate = initial.copy()  # x_k
-    step_dir = np.zeros_like(observed)  # g_{k-1}
+    step_dir = np.zeros(observed.shape, np.float32)  # g_{k-1}; calloc: no pass to fill it
     for k in range(1, iterations + 1):
         step(predicted)
         cross, norm = steps.accelerated_step(_flat(predicted), _flat(correction), _flat(step_dir))

@@ -81,7 +81,7 @@ class Loop:
         module = aot_module()
         if module is None:
             return None
-        return getattr(module, self.export_name(_code(image_dtype), _code(result_dtype)), None)
+        return getattr(module, self.export_name(type_code(image_dtype), type_code(result_dtype)), None)
 
     def is_loaded(self) -> bool:
         """Has the jitted version been compiled or loaded from the cache in this process?"""
@@ -106,7 +106,8 @@ def function_for(entry: Loop, runner: str, image_dtype, result_dtype):
     return entry.jitted
 
 
-def _code(dtype) -> str:
+def type_code(dtype) -> str:
+    """Numba's type code of a numpy dtype ("u1", "f4"...), as entry loops' `images` and `results` name them."""
     import numpy as np
 
     return {"uint8": "u1", "float32": "f4", "uint16": "u2", "float64": "f8"}.get(np.dtype(dtype).name, "?")

@@ -71,27 +71,31 @@ def seconds(algo: str, kernel: KernelInfo, shape) -> float:
     return values(shape) * module.PER_VALUE + module.work(kernel, shape) / module.RATE
 
 
-def ways(algo: str, kernel: KernelInfo, shape, threads: int) -> list[tuple[float, str, int]]:
-    """(estimated seconds including getting ready, runner, threads) for every way `algo` can run."""
+def ways(algo: str, kernel: KernelInfo, shape, threads: int, runs: int = 1, dtype=None) -> list[tuple[float, str, int]]:
+    """(estimated seconds per run, getting ready shared by `runs` runs; runner; threads) for every way
+    `algo` can run (on images of `dtype`, if known)."""
     module = engine(algo)
     one = seconds(algo, kernel, shape)
     used = threads if module.THREADED else 1
     if not module.NUMBA:
         return [(one / used, "numpy", used)]
-    found = [(one / used + _jit_ready(module), "jit", used)]
+    found = [(one / used + _jit_ready(module, dtype) / runs, "jit", used)]
     if loops.aot_module() is not None:
         found.append((one, "aot", 1))
     return found
 
 
-def _jit_ready(module) -> float:
-    """Seconds before the engine's jitted loops can run in this process."""
-    if all(entry.is_loaded() for entry in loops.entries(module)):
+def _jit_ready(module, dtype=None) -> float:
+    """Seconds before the engine's jitted loops (those that run images of `dtype`, or all) can run in this
+    process."""
+    code = None if dtype is None else loops.type_code(dtype)
+    if all(entry.is_loaded() for entry in loops.entries(module) if code is None or code in entry.images):
         return 0.0
     return LOOP_LOAD_SECONDS + (0.0 if loops.numba_loaded() else NUMBA_IMPORT_SECONDS)
 
 
-def plan(kernel, image_shape, algo: str = "auto", correlate: bool = False, threads: int | None = None) -> Plan:
+def plan(kernel, image_shape, algo: str = "auto", correlate: bool = False, threads: int | None = None,
+         runs: int = 1, dtype=None) -> Plan:
     """Choose the engine for a kernel on an image of a given shape, and how it runs.
 
     Parameters
@@ -107,6 +111,12 @@ def plan(kernel, image_shape, algo: str = "auto", correlate: bool = False, threa
         The kernel is a correlation kernel (not flipped).
     threads : int, optional
         The most threads an engine may use (default: every core this process may run on).
+    runs : int
+        How many times the caller will run the plan (deconvolution: twice per iteration): getting an
+        engine ready is paid once, so it weighs 1/runs in each run's estimate.
+    dtype : numpy dtype, optional
+        The type of the images the plan will run on, if the caller knows it: an engine is then ready
+        once its loops for that type are loaded (e.g. float32 without the uint8 fixed-point loops).
 
     Returns
     -------
@@ -125,7 +135,8 @@ def plan(kernel, image_shape, algo: str = "auto", correlate: bool = False, threa
     if algo != "auto" and algo not in ENGINES:
         raise ImgconvError(f"unknown algorithm {algo!r}; choose from auto, {', '.join(ENGINES)}")
     threads = threads or cores()
-    best = {a: min(ways(a, info, image_shape, threads)) for a in ENGINES if why_not(a, info) is None}
+    best = {a: min(ways(a, info, image_shape, threads, max(1, runs), dtype))
+            for a in ENGINES if why_not(a, info) is None}
     estimates = {a: way[0] for a, way in best.items()}
     if algo != "auto":
         problem = why_not(algo, info)

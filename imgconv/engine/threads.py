@@ -50,6 +50,17 @@ def run_rows(function, height: int, threads: int, *args, align: int = 1) -> None
         future.result()
 
 
+def map_ranges(function, length: int, threads: int, *args) -> list:
+    """[function(first, end, *args) for each of PARTS_PER_THREAD * threads ranges of 0..length], run on the
+    same pool as the engines' row ranges (results in range order); one call on the caller's thread when
+    threads <= 1."""
+    ranges = parts(length, threads * PARTS_PER_THREAD) if threads > 1 else [(0, length)]
+    if len(ranges) == 1:
+        return [function(0, length, *args)]
+    return [future.result() for future in [_executor(threads).submit(function, first, end, *args)
+                                           for first, end in ranges]]
+
+
 def _executor(threads: int):
     """The shared pool, grown to `threads` (imported here: a one-thread run never pays for it)."""
     from concurrent.futures import ThreadPoolExecutor
