@@ -115,6 +115,46 @@ def test_spans_matches_scipy(rng, kshape, border, correlate):
     assert not failures, f"spans {shape_id(kshape)} {border}: " + "; ".join(failures)
 
 
+@pytest.mark.parametrize("border", BORDERS)
+def test_spans_strips_and_row_groups(rng, border, monkeypatch):
+    """Images cut into several strips (each with its own prefix sums and halo, the last one partial) and
+    heights that leave a partial group of rows, on one and two threads: still scipy's result."""
+    from imgconv.engine import spans
+    from imgconv.filters import disk_kernel
+
+    monkeypatch.setattr(spans, "STRIP_BYTES", 1 << 14)
+    kernels = [disk_kernel(4.5), runs_kernel(rng, (6, 9))]
+    for hw in ((13, 150), (spans.ROWS + 1, 97)):
+        for kernel in kernels:
+            for layout, dtype in (((3,), "uint8"), ((), "float32"), ((4,), "uint16")):
+                image = random_image(rng, hw + layout, dtype)
+                cval = cval_for(dtype)
+                for threads in (1, 2):
+                    got = imgconv.convolve(image, kernel, algo="spans", border=border, cval=cval, threads=threads)
+                    want = oracle(image, kernel, border=border, cval=cval)
+                    np.testing.assert_allclose(got, want, rtol=0, atol=tolerance(np.maximum(image, cval), kernel),
+                                               err_msg=f"{hw} {layout} {dtype} {threads} thread(s)")
+
+
+def test_spans_accumulate_matches_its_definition(rng):
+    """The block loop (LLVM IR) against its NumPy definition, for float32 and float64 sums."""
+    from imgconv.engine import spans
+
+    blocks, stride = 3, 3 * spans.BLOCK + 5
+    for sum_type in (np.float32, np.float64):
+        sums = rng.integers(0, 10**5, 4000).astype(sum_type)
+        ring = rng.random(4000, dtype=np.float32)
+        lo = rng.integers(0, 1000, 5 * spans.ROWS)
+        hi = lo + rng.integers(0, 1000, lo.shape)
+        taps = rng.integers(0, 3000, 7 * spans.ROWS)
+        span_w, tap_w = rng.standard_normal(5).astype(np.float32), rng.standard_normal(7).astype(np.float32)
+        got = np.zeros(spans.ROWS * stride, np.float32)
+        want = np.zeros(spans.ROWS * stride, np.float32)
+        spans.accumulate.jitted(got, stride, blocks, sums, ring, lo, hi, span_w, taps, tap_w)
+        spans.accumulate.py_func(want, stride, blocks, sums, ring, lo, hi, span_w, taps, tap_w)
+        np.testing.assert_allclose(got, want, rtol=2e-6, atol=1e-6 * np.abs(sums).max())
+
+
 def test_spans_refuses_kernels_without_runs(rng):
     with pytest.raises(ImgconvError, match="spans"):
         imgconv.convolve(random_image(rng, IMAGE_HW, "uint8"), rng.standard_normal((5, 5)), algo="spans")

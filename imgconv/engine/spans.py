@@ -8,21 +8,27 @@ the interior runs as spans and the edge taps are added directly, in the same pas
 
     out[j] = sum_spans w * (P_u[j + b] - P_u[j + a]) + sum_taps w * row_u[j + v]
 
-where P_u is the prefix sum of padded source row i + u (float32 for uint8 images, exact for rows of up to
-EXACT_ROW values, and eight to a vector; float64 for float images, so long rows lose nothing); each
-source row's sums are made once, when it enters the ring of the k1 rows an output row reads, and serve
-every span on that row.  Colour is interleaved as in the direct engine: a span of
-columns [a, b) on an H x (W*C) matrix starts a*C values along.  The decomposition comes from the taps
-alone (no filter names): in each kernel row, every maximal run of MIN_SPAN or more equal non-zero taps
-is a span, and the rest are taps.
+where P_u is the prefix sum of padded source row i + u (float32 for uint8 images: exact integers; float64
+for float images).  Colour is interleaved as in the direct engine: a span of columns [a, b) on an
+H x (W*C) matrix starts a*C values along.  The decomposition comes from the taps alone (no filter names):
+in each kernel row, every maximal run of MIN_SPAN or more equal non-zero taps is a span, and the rest
+are taps.
+
+A disk of radius 20 is 41 spans and 114 taps: ~200 multiply-adds per output value, so the loop nest is
+built for arithmetic, not memory:
+  * the image is cut into vertical strips (STRIP_BYTES: a thread's ring of padded rows and their sums
+    stays in its L2 cache), each with its own prefix sums (exact over a strip; the halo is summed twice);
+  * ROWS output rows x BLOCK values are summed at once in registers (`accumulate`, LLVM IR: 16-lane
+    float32 vectors and fused multiply-adds; each span or tap is one load and one FMA per vector per row,
+    no accumulator traffic), and the ROWS rows read overlapping source rows, so each source line is
+    brought into L1 once for several output rows.
 """
 
 import numpy as np
 
 from ..border import Source
-from ._rows import CHUNK, correlate_taps, fetch_row, out_limits, store
-from .direct import tap_tables
-from .loops import loop
+from ._rows import out_limits, source_row, store
+from .loops import Loop, loop, teach_numba
 from .shapes import values
 from .threads import run_rows
 
@@ -34,10 +40,19 @@ NUMBA = True
 THREADED = True
 #: Shortest run of equal taps worth a span (two reads) rather than taps (one read each).
 MIN_SPAN = 3
-#: Work of one span relative to one tap (two reads, a subtraction, a multiply-add).
-SPAN_COST = 1.5
-#: Longest padded row (values) whose float32 prefix sums of uint8 values are exact (255 * n < 2**24).
+#: Work of one span relative to one tap (a subtraction and a multiply-add against a multiply-add).
+SPAN_COST = 2.0
+#: Longest padded strip row (values) whose float32 prefix sums of uint8 values are exact (255 * n < 2**24).
 EXACT_ROW = 2**24 // 255
+#: float32 lanes per vector (one AVX-512 register; LLVM splits it where vectors are narrower).
+LANES = 16
+#: Vectors per output row, and output rows, summed at once: ROWS * VECTORS accumulators in registers.
+VECTORS = 4
+ROWS = 4
+#: Output values per row of one block.
+BLOCK = LANES * VECTORS
+#: Bytes of one thread's ring of padded strip rows and their prefix sums (kept in its L2 cache).
+STRIP_BYTES = 1 << 20
 
 
 def decompose(taps: np.ndarray):
@@ -75,94 +90,280 @@ def reason(kernel) -> str:
             f"(+{np.count_nonzero(rest)} single taps): running row sums are cheapest")
 
 
+# --- accumulate: the sums of ROWS output rows in registers, as LLVM IR ---------------------------------
+
+
+def _accumulate_py(acc, stride, blocks, sums, ring, span_lo, span_hi, span_w, tap_off, tap_w):
+    """What `accumulate` computes, in NumPy (for the tests): for t < ROWS and m < blocks * BLOCK,
+    acc[t*stride + m] = sum_s span_w[s] * (sums[span_hi[s*ROWS + t] + m] - sums[span_lo[s*ROWS + t] + m])
+                        + sum_q tap_w[q] * ring[tap_off[q*ROWS + t] + m]."""
+    n = blocks * BLOCK
+    for t in range(ROWS):
+        total = np.zeros(n, np.float64)
+        for s, w in enumerate(span_w):
+            hi, lo = span_hi[s * ROWS + t], span_lo[s * ROWS + t]
+            total += np.float64(w) * (sums[hi : hi + n].astype(np.float64) - sums[lo : lo + n])
+        for q, w in enumerate(tap_w):
+            off = tap_off[q * ROWS + t]
+            total += np.float64(w) * ring[off : off + n]
+        acc[t * stride : t * stride + n] = total
+
+
+class _IRLoop(Loop):
+    """A helper loop whose jitted version calls LLVM IR made by `build()` (a Numba intrinsic), built on
+    first use so that importing the engine never imports Numba; `function` says what it computes."""
+
+    def __init__(self, function, build):
+        super().__init__(function)
+        self._build = build
+
+    @property
+    def jitted(self):
+        if self._jitted is None:
+            from numba import njit
+
+            teach_numba()
+            self._jitted = njit(nogil=True)(self._build())
+        return self._jitted
+
+
+def _build_accumulate():
+    """The block loop as LLVM IR (imports Numba).  Per block of BLOCK values, ROWS x VECTORS vectors of
+    16 float32 sums live in registers while every span (two loads, a subtraction -- in float64 for float64
+    sums, then rounded to float32 -- and an FMA) and every tap (a load and an FMA) is added, then they
+    are stored.  llvm.fma is exact fused multiply-add on every target, so both builds give the same bits."""
+    from llvmlite import ir
+    from numba import types
+    from numba.core import cgutils
+    from numba.extending import intrinsic
+
+    i32, i64, f32 = ir.IntType(32), ir.IntType(64), ir.FloatType()
+    vf = ir.VectorType(f32, LANES)
+
+    @intrinsic
+    def kernel(typingctx, acc, stride, blocks, sums, ring, span_lo, span_hi, span_w, tap_off, tap_w):
+        sig = types.none(acc, stride, blocks, sums, ring, span_lo, span_hi, span_w, tap_off, tap_w)
+
+        def codegen(context, builder, signature, args):
+            kinds = signature.args
+            arrays = [context.make_array(kinds[k])(context, builder, args[k]) if isinstance(kinds[k], types.Array)
+                      else None for k in range(len(args))]
+            accp, sumsp, ringp, lop, hip, swp, offp, twp = (arrays[k].data for k in (0, 3, 4, 5, 6, 7, 8, 9))
+            stride_v = context.cast(builder, args[1], kinds[1], types.int64)
+            blocks_v = context.cast(builder, args[2], kinds[2], types.int64)
+            nspans = cgutils.unpack_tuple(builder, arrays[7].shape, 1)[0]
+            ntaps = cgutils.unpack_tuple(builder, arrays[9].shape, 1)[0]
+            vs = ir.VectorType(sumsp.type.pointee, LANES)
+            fma = cgutils.get_or_insert_function(builder.module, ir.FunctionType(vf, [vf, vf, vf]),
+                                                 f"llvm.fma.v{LANES}f32")
+            slots = [[cgutils.alloca_once(builder, vf) for _ in range(VECTORS)] for _ in range(ROWS)]
+
+            def splat(value):
+                one = builder.insert_element(ir.Constant(vf, ir.Undefined), value, ir.Constant(i32, 0))
+                return builder.shuffle_vector(one, ir.Constant(vf, ir.Undefined), ir.Constant(ir.VectorType(i32, LANES),
+                                                                                          [0] * LANES))
+
+            def vector(base, index, k, vtype):
+                where = builder.gep(base, [builder.add(index, ir.Constant(i64, k * LANES))])
+                align = 8 if isinstance(vtype.element, ir.DoubleType) else 4
+                return builder.load(builder.bitcast(where, vtype.as_pointer()), align=align)
+
+            def add(slot, weight, value):
+                builder.store(builder.call(fma, [weight, value, builder.load(slot)]), slot)
+
+            def item_index(item, t):
+                return builder.add(builder.mul(item, ir.Constant(i64, ROWS)), ir.Constant(i64, t))
+
+            with cgutils.for_range(builder, blocks_v) as blk:
+                base = builder.mul(blk.index, ir.Constant(i64, BLOCK))
+                for row in slots:
+                    for slot in row:
+                        builder.store(ir.Constant(vf, None), slot)
+                with cgutils.for_range(builder, nspans) as item:
+                    weight = splat(builder.load(builder.gep(swp, [item.index])))
+                    for t, row in enumerate(slots):
+                        at = item_index(item.index, t)
+                        hi = builder.add(builder.load(builder.gep(hip, [at])), base)
+                        lo = builder.add(builder.load(builder.gep(lop, [at])), base)
+                        for k, slot in enumerate(row):
+                            diff = builder.fsub(vector(sumsp, hi, k, vs), vector(sumsp, lo, k, vs))
+                            if vs != vf:
+                                diff = builder.fptrunc(diff, vf)
+                            add(slot, weight, diff)
+                with cgutils.for_range(builder, ntaps) as item:
+                    weight = splat(builder.load(builder.gep(twp, [item.index])))
+                    for t, row in enumerate(slots):
+                        off = builder.add(builder.load(builder.gep(offp, [item_index(item.index, t)])), base)
+                        for k, slot in enumerate(row):
+                            add(slot, weight, vector(ringp, off, k, vf))
+                for t, row in enumerate(slots):
+                    first = builder.add(builder.mul(stride_v, ir.Constant(i64, t)), base)
+                    for k, slot in enumerate(row):
+                        where = builder.gep(accp, [builder.add(first, ir.Constant(i64, k * LANES))])
+                        builder.store(builder.load(slot), builder.bitcast(where, vf.as_pointer()), align=4)
+            return context.get_dummy_value()
+
+        return sig, codegen
+
+    def accumulate(acc, stride, blocks, sums, ring, span_lo, span_hi, span_w, tap_off, tap_w):
+        kernel(acc, stride, blocks, sums, ring, span_lo, span_hi, span_w, tap_off, tap_w)
+
+    return accumulate
+
+
+#: ROWS output rows of a strip, blocks * BLOCK values each, summed in registers (see _accumulate_py).
+accumulate = _IRLoop(_accumulate_py, _build_accumulate)
+
+
+# --- the loop nest --------------------------------------------------------------------------------------
+
+
 @loop
 def _prefix(row, channels, sums):
-    """sums[q*C + c] = sum of row[q'*C + c] over q' < q (so sums has C more values than row)."""
+    """sums[q*C + c] = sum of row[q'*C + c] over q' < q (so sums has C more values than row).  Three or
+    four channels keep their running sums in registers: their add chains then overlap."""
+    n = row.shape[0] // channels
+    if channels == 3:
+        s0 = s1 = s2 = sums[0] * 0
+        for q in range(n):
+            m = 3 * q
+            sums[m], sums[m + 1], sums[m + 2] = s0, s1, s2
+            s0 += row[m]
+            s1 += row[m + 1]
+            s2 += row[m + 2]
+        sums[3 * n], sums[3 * n + 1], sums[3 * n + 2] = s0, s1, s2
+    elif channels == 4:
+        s0 = s1 = s2 = s3 = sums[0] * 0
+        for q in range(n):
+            m = 4 * q
+            sums[m], sums[m + 1], sums[m + 2], sums[m + 3] = s0, s1, s2, s3
+            s0 += row[m]
+            s1 += row[m + 1]
+            s2 += row[m + 2]
+            s3 += row[m + 3]
+        sums[4 * n], sums[4 * n + 1], sums[4 * n + 2], sums[4 * n + 3] = s0, s1, s2, s3
+    else:
+        for c in range(channels):
+            sums[c] = 0.0
+        for m in range(row.shape[0]):
+            sums[m + channels] = sums[m] + row[m]
+
+
+@loop
+def _gather(src, col, channels, cval, buf, at):
+    """One pixel of a padded row's border: image column `col`, or cval where col < 0."""
     for c in range(channels):
-        sums[c] = 0.0
-    for m in range(row.shape[0]):
-        sums[m + channels] = sums[m] + row[m]
+        buf[at + c] = cval if col < 0 else src[col * channels + c]
 
 
 @loop
-def _add_spans(sums, i, k1, span_u, span_a, span_b, span_w, channels, start, acc):
-    """acc += the spans' box sums for outputs start .. start+len(acc)-1 of output row i, four spans per
-    sweep over acc (the four weights in registers, acc loaded and stored once per four spans).  Each
-    span reads two slices of its row's sums (slices, not computed indices: Numba then knows the indices
-    are non-negative, and LLVM vectorises the sweep)."""
-    n = acc.shape[0]
-    count = span_u.shape[0]
-    s = 0
-    while s + 4 <= count:
-        e0, s0 = _ends(sums, i, k1, span_u, span_a, span_b, channels, start, n, s)
-        e1, s1 = _ends(sums, i, k1, span_u, span_a, span_b, channels, start, n, s + 1)
-        e2, s2 = _ends(sums, i, k1, span_u, span_a, span_b, channels, start, n, s + 2)
-        e3, s3 = _ends(sums, i, k1, span_u, span_a, span_b, channels, start, n, s + 3)
-        w0, w1, w2, w3 = span_w[s], span_w[s + 1], span_w[s + 2], span_w[s + 3]
-        for m in range(n):
-            acc[m] += (w0 * np.float32(e0[m] - s0[m]) + w1 * np.float32(e1[m] - s1[m])) + (
-                w2 * np.float32(e2[m] - s2[m]) + w3 * np.float32(e3[m] - s3[m]))
-        s += 4
-    while s < count:
-        e0, s0 = _ends(sums, i, k1, span_u, span_a, span_b, channels, start, n, s)
-        w0 = span_w[s]
-        for m in range(n):
-            acc[m] += w0 * np.float32(e0[m] - s0[m])
-        s += 1
+def _fetch_strip(image2d, cval_row, rows, cols, left, channels, cval, p, q0, buf):
+    """Padded columns q0 .. q0 + len(buf)/C - 1 of padded row p, widened to float32, into buf: the
+    image's columns copied as one block, the border's gathered through the column map."""
+    src = source_row(image2d, cval_row, rows[p])
+    q1 = q0 + buf.shape[0] // channels
+    c0 = max(q0, left)
+    c1 = max(c0, min(q1, left + src.shape[0] // channels))
+    dst = buf[(c0 - q0) * channels : (c1 - q0) * channels]
+    centre = src[(c0 - left) * channels : (c1 - left) * channels]
+    for m in range(dst.shape[0]):
+        dst[m] = centre[m]
+    for q in range(q0, min(c0, q1)):
+        _gather(src, cols[q], channels, cval, buf, (q - q0) * channels)
+    for q in range(max(c1, q0), q1):
+        _gather(src, cols[q], channels, cval, buf, (q - q0) * channels)
 
 
 @loop
-def _ends(sums, i, k1, span_u, span_a, span_b, channels, start, n, s):
-    """The slices of sums at span s's end and start columns, for n outputs from `start`."""
-    row = sums[(i + span_u[s]) % k1]
-    b = start + span_b[s] * channels
-    a = start + span_a[s] * channels
-    return row[b : b + n], row[a : a + n]
+def _load(image2d, cval_row, rows, cols, left, channels, cval, p, q0, padded, ring, sums):
+    """Padded row p's strip (`padded` values from padded column q0) and its prefix sums into their ring slots."""
+    slot = p % ring.shape[0]
+    _fetch_strip(image2d, cval_row, rows, cols, left, channels, cval, p, q0, ring[slot, :padded])
+    _prefix(ring[slot, :padded], channels, sums[slot])
+
+
+@loop
+def _offsets(i, count, depth, length, item_u, item_off, out):
+    """out[s*ROWS + t] = where item s (kernel row item_u[s], offset item_off[s]) reads for output row i + t
+    in the flattened ring of `depth` rows of `length` values; rows t >= count repeat row i."""
+    for s in range(item_u.shape[0]):
+        for t in range(ROWS):
+            row = (i + (t if t < count else 0) + item_u[s]) % depth
+            out[s * ROWS + t] = row * length + item_off[s]
 
 
 @loop(exports="void(intp, intp, {image}[:, ::1], {image}[::1], intp[::1], intp[::1], intp, intp, f4, intp, "
-               "intp[::1], intp[::1], intp[::1], f4[::1], intp[::1], intp[::1], f4[::1], {sum}[::1], f4, f4, b1, "
-               "{result}[:, ::1])")
+               "intp[::1], intp[::1], intp[::1], f4[::1], intp[::1], intp[::1], f4[::1], {sum}[::1], intp, f4, f4, "
+               "b1, {result}[:, ::1])")
 def fill_rows(first, end, image2d, cval_row, rows, cols, left, channels, cval, k1, span_u, span_a, span_b, span_w,
-              tap_u, tap_off, tap_w, sum_type, lo, hi, rounding, out):
-    """Output rows first .. end-1; prefix sums of the type of `sum_type` (an empty array)."""
+              tap_u, tap_off, tap_w, sum_type, strip, lo, hi, rounding, out):
+    """Output rows first .. end-1, strip by strip (`strip` output values, a multiple of C), ROWS rows at a
+    time; span_a/span_b/tap_off are offsets in values (columns times C); sums of the type of `sum_type`."""
     if first >= end:
         return
     span = out.shape[1]
-    padded_span = cols.shape[0] * channels
-    ring = np.empty((k1, padded_span), np.float32)
-    sums = np.empty((k1, padded_span + channels), sum_type.dtype)
-    acc = np.empty(CHUNK, np.float32)
-    for p in range(first, first + k1 - 1):
-        fetch_row(image2d, cval_row, rows, cols, left, channels, cval, p, ring[p % k1])
-        _prefix(ring[p % k1], channels, sums[p % k1])
-    for i in range(first, end):
-        p = i + k1 - 1
-        fetch_row(image2d, cval_row, rows, cols, left, channels, cval, p, ring[p % k1])
-        _prefix(ring[p % k1], channels, sums[p % k1])
-        for start in range(0, span, CHUNK):
-            n = min(CHUNK, span - start)
-            chunk = acc[:n]
-            correlate_taps(ring, i, k1, tap_u, tap_off, tap_w, tap_u.shape[0], start, acc, 0, n)  # assigns
-            _add_spans(sums, i, k1, span_u, span_a, span_b, span_w, channels, start, chunk)
-            store(chunk, out[i, start : start + n], lo, hi, rounding)
+    halo = cols.shape[0] * channels - span
+    depth = k1 + ROWS - 1
+    length = strip + halo + channels + BLOCK  # slack: a block's lanes past the strip read it, never stored
+    ring = np.zeros((depth, length), np.float32)
+    sums = np.zeros((depth, length), sum_type.dtype)
+    flat_ring, flat_sums = ring.reshape(-1), sums.reshape(-1)
+    acc = np.empty((ROWS, strip + BLOCK), np.float32)
+    flat_acc = acc.reshape(-1)
+    lo_at = np.empty(span_u.shape[0] * ROWS, np.intp)
+    hi_at = np.empty(span_u.shape[0] * ROWS, np.intp)
+    tap_at = np.empty(tap_u.shape[0] * ROWS, np.intp)
+    for s0 in range(0, span, strip):
+        width = min(strip, span - s0)
+        padded = width + halo
+        for p in range(first, first + k1 - 1):
+            _load(image2d, cval_row, rows, cols, left, channels, cval, p, s0 // channels, padded, ring, sums)
+        for i in range(first, end, ROWS):
+            count = min(ROWS, end - i)
+            for p in range(i + k1 - 1, i + k1 - 1 + count):
+                _load(image2d, cval_row, rows, cols, left, channels, cval, p, s0 // channels, padded, ring, sums)
+            _offsets(i, count, depth, length, span_u, span_a, lo_at)
+            _offsets(i, count, depth, length, span_u, span_b, hi_at)
+            _offsets(i, count, depth, length, tap_u, tap_off, tap_at)
+            accumulate(flat_acc, acc.shape[1], (width + BLOCK - 1) // BLOCK, flat_sums, flat_ring, lo_at, hi_at,
+                       span_w, tap_at, tap_w)
+            for t in range(count):
+                store(acc[t, :width], out[i + t, s0 : s0 + width], lo, hi, rounding)
+
+
+def tables(taps: np.ndarray, channels: int):
+    """The kernel as the loop reads it: spans (row, start offset, end offset, weight) and the other
+    non-zero taps (row, offset, weight), offsets in values (columns times C)."""
+    spans, rest = decompose(taps)
+    span_u, span_a, span_b = (np.array([s[k] for s in spans], np.intp).reshape(-1) for k in range(3))
+    span_w = np.array([s[3] for s in spans], np.float32).reshape(-1)
+    tap_u, tap_v = (np.ascontiguousarray(x, np.intp) for x in np.nonzero(rest))
+    tap_w = np.ascontiguousarray(rest[tap_u, tap_v], np.float32)
+    return span_u, span_a * channels, span_b * channels, span_w, tap_u, tap_v * channels, tap_w
+
+
+def strip_width(k1: int, halo: int, channels: int, sum_bytes: int) -> int:
+    """Output values per strip: the ring of k1 + ROWS - 1 strip rows and their sums fill STRIP_BYTES; a
+    multiple of BLOCK * C (whole blocks, and every strip starts on channel 0)."""
+    unit = BLOCK * channels
+    fit = STRIP_BYTES // ((k1 + ROWS - 1) * (4 + sum_bytes)) - halo
+    return max(unit, fit // unit * unit)
 
 
 def run(src: Source, plan, out: np.ndarray) -> None:
     """Fill `out` (HxWxC, float32 or uint8) from `src` (an imgconv.border.Source)."""
     channels = src.image.shape[2]
-    if src.image.dtype == np.uint8 and len(src.cols) * channels > EXACT_ROW:
-        src = Source(src.image.astype(np.float32), src.padding, src.mode, src.cval)  # float64 sums
-    spans, rest = decompose(plan.kernel.taps)
-    span_u, span_a, span_b = (np.array([s[k] for s in spans], np.intp) for k in range(3))
-    span_w = np.array([s[3] for s in spans], np.float32)
-    tap_u, tap_off, tap_w, counts = tap_tables([rest], channels)
-    count = counts[0]
+    k1 = plan.kernel.shape[0]
+    halo = (len(src.cols) - src.image.shape[1]) * channels
+    strip = strip_width(k1, halo, channels, 4 if src.image.dtype == np.uint8 else 8)
+    if src.image.dtype == np.uint8 and strip + halo > EXACT_ROW:  # float32 sums would round: float64 instead
+        src = Source(src.image.astype(np.float32), src.padding, src.mode, src.cval)
+        strip = strip_width(k1, halo, channels, 8)
+    span_u, span_a, span_b, span_w, tap_u, tap_off, tap_w = tables(plan.kernel.taps, channels)
     height = out.shape[0]
     lo, hi, rounding = out_limits(out.dtype)
     function = plan.loop(fill_rows, src.image.dtype, out.dtype)
     sum_type = np.empty(0, np.float32 if src.image.dtype == np.uint8 else np.float64)
     run_rows(function, height, plan.threads, src.image2d, src.cval_row, src.rows, src.cols, src.left, channels,
-             np.float32(src.cval), plan.kernel.shape[0], span_u, span_a, span_b, span_w,
-             np.ascontiguousarray(tap_u[0, :count]), np.ascontiguousarray(tap_off[0, :count]),
-             np.ascontiguousarray(tap_w[0, :count]), sum_type, lo, hi, rounding, out.reshape(height, -1))
+             np.float32(src.cval), k1, span_u, span_a, span_b, span_w, tap_u, tap_off, tap_w, sum_type, strip,
+             lo, hi, rounding, out.reshape(height, -1))
