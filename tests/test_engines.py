@@ -137,22 +137,29 @@ def test_spans_strips_and_row_groups(rng, border, monkeypatch):
 
 
 def test_spans_accumulate_matches_its_definition(rng):
-    """The block loop (LLVM IR) against its NumPy definition, for float32 and float64 sums."""
+    """The block loop (LLVM IR) against its NumPy definition, for float32 and float64 sums: items shared by
+    several output rows, each row with its own weight (some zero)."""
     from imgconv.engine import spans
+
+    def items(count, positions):
+        weights = rng.standard_normal((count, spans.ROWS)) * (rng.random((count, spans.ROWS)) < 0.6)
+        return spans._grouped({positions(): list(w) for w in weights})
 
     blocks, stride = 3, 3 * spans.BLOCK + 5
     for sum_type in (np.float32, np.float64):
         sums = rng.integers(0, 10**5, 4000).astype(sum_type)
         ring = rng.random(4000, dtype=np.float32)
-        lo = rng.integers(0, 1000, 5 * spans.ROWS)
-        hi = lo + rng.integers(0, 1000, lo.shape)
-        taps = rng.integers(0, 3000, 7 * spans.ROWS)
-        span_w, tap_w = rng.standard_normal(5).astype(np.float32), rng.standard_normal(7).astype(np.float32)
+        span_keys, span_w, span_groups = items(9, lambda: (int(rng.integers(0, 1000)), int(rng.integers(1000, 2000))))
+        tap_keys, tap_w, tap_groups = items(20, lambda: (int(rng.integers(0, 3000)),))
+        lo, hi = (np.array([key[k] for key in span_keys], np.intp) for k in range(2))
+        taps = np.array([key[0] for key in tap_keys], np.intp)
         got = np.zeros(spans.ROWS * stride, np.float32)
         want = np.zeros(spans.ROWS * stride, np.float32)
-        spans.accumulate.jitted(got, stride, blocks, sums, ring, lo, hi, span_w, taps, tap_w)
-        spans.accumulate.py_func(want, stride, blocks, sums, ring, lo, hi, span_w, taps, tap_w)
-        np.testing.assert_allclose(got, want, rtol=2e-6, atol=1e-6 * np.abs(sums).max())
+        args = (stride, blocks, sums, ring, lo, hi, span_w, span_groups, taps, tap_w, tap_groups)
+        spans.accumulate.jitted(got, *args)
+        spans.accumulate.py_func(want, *args)
+        assert np.abs(want).max() > 1e4
+        np.testing.assert_allclose(got, want, rtol=0, atol=2e-6 * np.abs(want).max())
 
 
 def test_spans_refuses_kernels_without_runs(rng):

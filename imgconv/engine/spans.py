@@ -51,6 +51,8 @@ VECTORS = 4
 ROWS = 4
 #: Output values per row of one block.
 BLOCK = LANES * VECTORS
+#: Source rows whose items the block loop takes together (their lines stay in L1 meanwhile).
+BAND = 8
 #: Bytes of one thread's ring of padded strip rows and their prefix sums (kept in its L2 cache).
 STRIP_BYTES = 1 << 20
 
@@ -93,19 +95,20 @@ def reason(kernel) -> str:
 # --- accumulate: the sums of ROWS output rows in registers, as LLVM IR ---------------------------------
 
 
-def _accumulate_py(acc, stride, blocks, sums, ring, span_lo, span_hi, span_w, tap_off, tap_w):
+def _accumulate_py(acc, stride, blocks, sums, ring, span_lo, span_hi, span_w, span_groups, tap_at, tap_w, tap_groups):
     """What `accumulate` computes, in NumPy (for the tests): for t < ROWS and m < blocks * BLOCK,
-    acc[t*stride + m] = sum_s span_w[s] * (sums[span_hi[s*ROWS + t] + m] - sums[span_lo[s*ROWS + t] + m])
-                        + sum_q tap_w[q] * ring[tap_off[q*ROWS + t] + m]."""
+    acc[t*stride + m] = sum_s span_w[s*ROWS + t] * (sums[span_hi[s] + m] - sums[span_lo[s] + m])
+                        + sum_q tap_w[q*ROWS + t] * ring[tap_at[q] + m]
+    over the weights that are not zero (the groups say which: see _grouped; the loop adds only those)."""
     n = blocks * BLOCK
     for t in range(ROWS):
         total = np.zeros(n, np.float64)
-        for s, w in enumerate(span_w):
-            hi, lo = span_hi[s * ROWS + t], span_lo[s * ROWS + t]
-            total += np.float64(w) * (sums[hi : hi + n].astype(np.float64) - sums[lo : lo + n])
-        for q, w in enumerate(tap_w):
-            off = tap_off[q * ROWS + t]
-            total += np.float64(w) * ring[off : off + n]
+        for s, (lo, hi) in enumerate(zip(span_lo, span_hi)):
+            if span_w[s * ROWS + t] != 0:
+                total += np.float64(span_w[s * ROWS + t]) * (sums[hi : hi + n].astype(np.float64) - sums[lo : lo + n])
+        for q, at in enumerate(tap_at):
+            if tap_w[q * ROWS + t] != 0:
+                total += np.float64(tap_w[q * ROWS + t]) * ring[at : at + n]
         acc[t * stride : t * stride + n] = total
 
 
@@ -129,9 +132,11 @@ class _IRLoop(Loop):
 
 def _build_accumulate():
     """The block loop as LLVM IR (imports Numba).  Per block of BLOCK values, ROWS x VECTORS vectors of
-    16 float32 sums live in registers while every span (two loads, a subtraction -- in float64 for float64
-    sums, then rounded to float32 -- and an FMA) and every tap (a load and an FMA) is added, then they
-    are stored.  llvm.fma is exact fused multiply-add on every target, so both builds give the same bits."""
+    16 float32 sums live in registers.  Items come in groups by which of the ROWS output rows use them
+    (bits of the group number): each item's vectors are loaded once -- a tap's values, or a span's
+    difference of two prefix sums (in float64 for float64 sums, then rounded to float32) -- and added
+    with a fused multiply-add to the sums of every row in its group.  llvm.fma is exact fused multiply-add
+    on every target, so both builds give the same bits."""
     from llvmlite import ir
     from numba import types
     from numba.core import cgutils
@@ -141,61 +146,72 @@ def _build_accumulate():
     vf = ir.VectorType(f32, LANES)
 
     @intrinsic
-    def kernel(typingctx, acc, stride, blocks, sums, ring, span_lo, span_hi, span_w, tap_off, tap_w):
-        sig = types.none(acc, stride, blocks, sums, ring, span_lo, span_hi, span_w, tap_off, tap_w)
+    def kernel(typingctx, acc, stride, blocks, sums, ring, span_lo, span_hi, span_w, span_groups, tap_at, tap_w,
+               tap_groups):
+        sig = types.none(acc, stride, blocks, sums, ring, span_lo, span_hi, span_w, span_groups, tap_at, tap_w,
+                         tap_groups)
 
         def codegen(context, builder, signature, args):
             kinds = signature.args
-            arrays = [context.make_array(kinds[k])(context, builder, args[k]) if isinstance(kinds[k], types.Array)
-                      else None for k in range(len(args))]
-            accp, sumsp, ringp, lop, hip, swp, offp, twp = (arrays[k].data for k in (0, 3, 4, 5, 6, 7, 8, 9))
+            data = [context.make_array(kind)(context, builder, value).data if isinstance(kind, types.Array) else None
+                    for kind, value in zip(kinds, args)]
+            lengths = {k: cgutils.unpack_tuple(builder, context.make_array(kinds[k])(context, builder, args[k]).shape,
+                                               1)[0] for k in (8, 11)}
+            accp, sumsp, ringp = data[0], data[3], data[4]
             stride_v = context.cast(builder, args[1], kinds[1], types.int64)
             blocks_v = context.cast(builder, args[2], kinds[2], types.int64)
-            nspans = cgutils.unpack_tuple(builder, arrays[7].shape, 1)[0]
-            ntaps = cgutils.unpack_tuple(builder, arrays[9].shape, 1)[0]
             vs = ir.VectorType(sumsp.type.pointee, LANES)
             fma = cgutils.get_or_insert_function(builder.module, ir.FunctionType(vf, [vf, vf, vf]),
                                                  f"llvm.fma.v{LANES}f32")
             slots = [[cgutils.alloca_once(builder, vf) for _ in range(VECTORS)] for _ in range(ROWS)]
+            lane_zero = ir.Constant(ir.VectorType(i32, LANES), [0] * LANES)
 
-            def splat(value):
-                one = builder.insert_element(ir.Constant(vf, ir.Undefined), value, ir.Constant(i32, 0))
-                return builder.shuffle_vector(one, ir.Constant(vf, ir.Undefined), ir.Constant(ir.VectorType(i32, LANES),
-                                                                                          [0] * LANES))
+            def load(pointer, index):
+                return builder.load(builder.gep(pointer, [index]))
 
-            def vector(base, index, k, vtype):
-                where = builder.gep(base, [builder.add(index, ir.Constant(i64, k * LANES))])
+            def vector(base, at, k, vtype):
+                where = builder.gep(base, [builder.add(at, ir.Constant(i64, k * LANES))])
                 align = 8 if isinstance(vtype.element, ir.DoubleType) else 4
                 return builder.load(builder.bitcast(where, vtype.as_pointer()), align=align)
 
-            def add(slot, weight, value):
-                builder.store(builder.call(fma, [weight, value, builder.load(slot)]), slot)
-
-            def item_index(item, t):
-                return builder.add(builder.mul(item, ir.Constant(i64, ROWS)), ir.Constant(i64, t))
+            def items(groups, count, weights, values):
+                """Band by band of BAND source rows, for each group g of items (rows t in the bits of g): load
+                each item's vectors once, add them times the item's weight of row t to row t's sums."""
+                bands = builder.udiv(builder.sub(count, ir.Constant(i64, 1)), ir.Constant(i64, 2**ROWS))
+                with cgutils.for_range(builder, bands) as band:
+                    at = builder.mul(band.index, ir.Constant(i64, 2**ROWS))
+                    for g in range(1, 2**ROWS):
+                        first = load(groups, builder.add(at, ir.Constant(i64, g)))
+                        end = load(groups, builder.add(at, ir.Constant(i64, g + 1)))
+                        with cgutils.for_range(builder, builder.sub(end, first)) as step:
+                            item = builder.add(first, step.index)
+                            vectors = values(item)
+                            for t in (t for t in range(ROWS) if g >> t & 1):
+                                index = builder.add(builder.mul(item, ir.Constant(i64, ROWS)), ir.Constant(i64, t))
+                                one = builder.insert_element(ir.Constant(vf, ir.Undefined), load(weights, index),
+                                                             ir.Constant(i32, 0))
+                                weight = builder.shuffle_vector(one, ir.Constant(vf, ir.Undefined), lane_zero)
+                                for slot, value in zip(slots[t], vectors):
+                                    builder.store(builder.call(fma, [weight, value, builder.load(slot)]), slot)
 
             with cgutils.for_range(builder, blocks_v) as blk:
                 base = builder.mul(blk.index, ir.Constant(i64, BLOCK))
                 for row in slots:
                     for slot in row:
                         builder.store(ir.Constant(vf, None), slot)
-                with cgutils.for_range(builder, nspans) as item:
-                    weight = splat(builder.load(builder.gep(swp, [item.index])))
-                    for t, row in enumerate(slots):
-                        at = item_index(item.index, t)
-                        hi = builder.add(builder.load(builder.gep(hip, [at])), base)
-                        lo = builder.add(builder.load(builder.gep(lop, [at])), base)
-                        for k, slot in enumerate(row):
-                            diff = builder.fsub(vector(sumsp, hi, k, vs), vector(sumsp, lo, k, vs))
-                            if vs != vf:
-                                diff = builder.fptrunc(diff, vf)
-                            add(slot, weight, diff)
-                with cgutils.for_range(builder, ntaps) as item:
-                    weight = splat(builder.load(builder.gep(twp, [item.index])))
-                    for t, row in enumerate(slots):
-                        off = builder.add(builder.load(builder.gep(offp, [item_index(item.index, t)])), base)
-                        for k, slot in enumerate(row):
-                            add(slot, weight, vector(ringp, off, k, vf))
+
+                def span_values(item):
+                    hi = builder.add(load(data[6], item), base)
+                    lo = builder.add(load(data[5], item), base)
+                    diffs = [builder.fsub(vector(sumsp, hi, k, vs), vector(sumsp, lo, k, vs)) for k in range(VECTORS)]
+                    return [builder.fptrunc(d, vf) if vs != vf else d for d in diffs]
+
+                def tap_values(item):
+                    at = builder.add(load(data[9], item), base)
+                    return [vector(ringp, at, k, vf) for k in range(VECTORS)]
+
+                items(data[8], lengths[8], data[7], span_values)
+                items(data[11], lengths[11], data[10], tap_values)
                 for t, row in enumerate(slots):
                     first = builder.add(builder.mul(stride_v, ir.Constant(i64, t)), base)
                     for k, slot in enumerate(row):
@@ -205,8 +221,9 @@ def _build_accumulate():
 
         return sig, codegen
 
-    def accumulate(acc, stride, blocks, sums, ring, span_lo, span_hi, span_w, tap_off, tap_w):
-        kernel(acc, stride, blocks, sums, ring, span_lo, span_hi, span_w, tap_off, tap_w)
+    def accumulate(acc, stride, blocks, sums, ring, span_lo, span_hi, span_w, span_groups, tap_at, tap_w,
+                   tap_groups):
+        kernel(acc, stride, blocks, sums, ring, span_lo, span_hi, span_w, span_groups, tap_at, tap_w, tap_groups)
 
     return accumulate
 
@@ -283,22 +300,20 @@ def _load(image2d, cval_row, rows, cols, left, channels, cval, p, q0, padded, ri
 
 
 @loop
-def _offsets(i, count, depth, length, item_u, item_off, out):
-    """out[s*ROWS + t] = where item s (kernel row item_u[s], offset item_off[s]) reads for output row i + t
-    in the flattened ring of `depth` rows of `length` values; rows t >= count repeat row i."""
-    for s in range(item_u.shape[0]):
-        for t in range(ROWS):
-            row = (i + (t if t < count else 0) + item_u[s]) % depth
-            out[s * ROWS + t] = row * length + item_off[s]
+def _offsets(i, depth, length, item_d, item_off, out):
+    """out[s] = where item s (source row i + item_d[s], offset item_off[s]) is in the flattened ring of `depth`
+    rows of `length` values."""
+    for s in range(item_d.shape[0]):
+        out[s] = ((i + item_d[s]) % depth) * length + item_off[s]
 
 
 @loop(exports="void(intp, intp, {image}[:, ::1], {image}[::1], intp[::1], intp[::1], intp, intp, f4, intp, "
-               "intp[::1], intp[::1], intp[::1], f4[::1], intp[::1], intp[::1], f4[::1], {sum}[::1], intp, f4, f4, "
-               "b1, {result}[:, ::1])")
-def fill_rows(first, end, image2d, cval_row, rows, cols, left, channels, cval, k1, span_u, span_a, span_b, span_w,
-              tap_u, tap_off, tap_w, sum_type, strip, lo, hi, rounding, out):
+               "intp[::1], intp[::1], intp[::1], f4[::1], intp[::1], intp[::1], intp[::1], f4[::1], intp[::1], "
+               "{sum}[::1], intp, f4, f4, b1, {result}[:, ::1])")
+def fill_rows(first, end, image2d, cval_row, rows, cols, left, channels, cval, k1, span_d, span_a, span_b, span_w,
+              span_groups, tap_d, tap_off, tap_w, tap_groups, sum_type, strip, lo, hi, rounding, out):
     """Output rows first .. end-1, strip by strip (`strip` output values, a multiple of C), ROWS rows at a
-    time; span_a/span_b/tap_off are offsets in values (columns times C); sums of the type of `sum_type`."""
+    time, from the items of `tables` (offsets in values: columns times C); sums of the type of `sum_type`."""
     if first >= end:
         return
     span = out.shape[1]
@@ -310,9 +325,9 @@ def fill_rows(first, end, image2d, cval_row, rows, cols, left, channels, cval, k
     flat_ring, flat_sums = ring.reshape(-1), sums.reshape(-1)
     acc = np.empty((ROWS, strip + BLOCK), np.float32)
     flat_acc = acc.reshape(-1)
-    lo_at = np.empty(span_u.shape[0] * ROWS, np.intp)
-    hi_at = np.empty(span_u.shape[0] * ROWS, np.intp)
-    tap_at = np.empty(tap_u.shape[0] * ROWS, np.intp)
+    lo_at = np.empty(span_d.shape[0], np.intp)
+    hi_at = np.empty(span_d.shape[0], np.intp)
+    tap_at = np.empty(tap_d.shape[0], np.intp)
     for s0 in range(0, span, strip):
         width = min(strip, span - s0)
         padded = width + halo
@@ -322,24 +337,49 @@ def fill_rows(first, end, image2d, cval_row, rows, cols, left, channels, cval, k
             count = min(ROWS, end - i)
             for p in range(i + k1 - 1, i + k1 - 1 + count):
                 _load(image2d, cval_row, rows, cols, left, channels, cval, p, s0 // channels, padded, ring, sums)
-            _offsets(i, count, depth, length, span_u, span_a, lo_at)
-            _offsets(i, count, depth, length, span_u, span_b, hi_at)
-            _offsets(i, count, depth, length, tap_u, tap_off, tap_at)
+            _offsets(i, depth, length, span_d, span_a, lo_at)
+            _offsets(i, depth, length, span_d, span_b, hi_at)
+            _offsets(i, depth, length, tap_d, tap_off, tap_at)
             accumulate(flat_acc, acc.shape[1], (width + BLOCK - 1) // BLOCK, flat_sums, flat_ring, lo_at, hi_at,
-                       span_w, tap_at, tap_w)
+                       span_w, span_groups, tap_at, tap_w, tap_groups)
             for t in range(count):
                 store(acc[t, :width], out[i + t, s0 : s0 + width], lo, hi, rounding)
 
 
+def _grouped(items: dict):
+    """items {(source row d, offsets...): ROWS weights} -> (keys, weights, groups): keys sorted by band of
+    BAND source rows, then by group (the bits of the rows t with a non-zero weight), then by position;
+    weights ROWS per key; groups[b * 2**ROWS + g + 1] = the end of band b's group g (groups[0] = 0)."""
+    def band_group(key):
+        return key[0] // BAND * 2**ROWS + sum(1 << t for t, w in enumerate(items[key]) if w != 0)
+
+    keys = sorted(items, key=lambda key: (band_group(key), key))
+    bands = 1 + max((key[0] for key in keys), default=0) // BAND
+    counts = np.bincount([band_group(key) for key in keys], minlength=bands * 2**ROWS)
+    weights = np.array([items[key] for key in keys], np.float32).reshape(-1)
+    return keys, weights, np.concatenate([[0], np.cumsum(counts)]).astype(np.intp)
+
+
 def tables(taps: np.ndarray, channels: int):
-    """The kernel as the loop reads it: spans (row, start offset, end offset, weight) and the other
-    non-zero taps (row, offset, weight), offsets in values (columns times C)."""
+    """The kernel as the loop reads it, for ROWS output rows at once (offsets in values: columns times C).
+
+    Output row i + t reads kernel row u from source row i + t + u, so one load from source row i + d serves
+    kernel row d - t of every row t: each tap position (d, v) and each span (d, a, b) is loaded once, with
+    ROWS weights (zero where row t has no such tap or span).  Returns span_d, span_a, span_b, span_w,
+    span_groups, tap_d, tap_off, tap_w, tap_groups (see _grouped)."""
     spans, rest = decompose(taps)
-    span_u, span_a, span_b = (np.array([s[k] for s in spans], np.intp).reshape(-1) for k in range(3))
-    span_w = np.array([s[3] for s in spans], np.float32).reshape(-1)
-    tap_u, tap_v = (np.ascontiguousarray(x, np.intp) for x in np.nonzero(rest))
-    tap_w = np.ascontiguousarray(rest[tap_u, tap_v], np.float32)
-    return span_u, span_a * channels, span_b * channels, span_w, tap_u, tap_v * channels, tap_w
+    span_items, tap_items = {}, {}
+    for u, a, b, w in spans:
+        for t in range(ROWS):
+            span_items.setdefault((u + t, a * channels, b * channels), [0.0] * ROWS)[t] = w
+    for u, v in zip(*np.nonzero(rest)):
+        for t in range(ROWS):
+            tap_items.setdefault((int(u) + t, int(v) * channels), [0.0] * ROWS)[t] = float(rest[u, v])
+    span_keys, span_w, span_groups = _grouped(span_items)
+    tap_keys, tap_w, tap_groups = _grouped(tap_items)
+    span_d, span_a, span_b = (np.array([key[k] for key in span_keys], np.intp).reshape(-1) for k in range(3))
+    tap_d, tap_off = (np.array([key[k] for key in tap_keys], np.intp).reshape(-1) for k in range(2))
+    return span_d, span_a, span_b, span_w, span_groups, tap_d, tap_off, tap_w, tap_groups
 
 
 def strip_width(k1: int, halo: int, channels: int, sum_bytes: int) -> int:
@@ -359,11 +399,11 @@ def run(src: Source, plan, out: np.ndarray) -> None:
     if src.image.dtype == np.uint8 and strip + halo > EXACT_ROW:  # float32 sums would round: float64 instead
         src = Source(src.image.astype(np.float32), src.padding, src.mode, src.cval)
         strip = strip_width(k1, halo, channels, 8)
-    span_u, span_a, span_b, span_w, tap_u, tap_off, tap_w = tables(plan.kernel.taps, channels)
+    kernel = tables(plan.kernel.taps, channels)
     height = out.shape[0]
     lo, hi, rounding = out_limits(out.dtype)
     function = plan.loop(fill_rows, src.image.dtype, out.dtype)
     sum_type = np.empty(0, np.float32 if src.image.dtype == np.uint8 else np.float64)
     run_rows(function, height, plan.threads, src.image2d, src.cval_row, src.rows, src.cols, src.left, channels,
-             np.float32(src.cval), k1, span_u, span_a, span_b, span_w, tap_u, tap_off, tap_w, sum_type, strip,
-             lo, hi, rounding, out.reshape(height, -1))
+             np.float32(src.cval), k1, *kernel, sum_type, strip, lo, hi, rounding, out.reshape(height, -1),
+             align=ROWS)  # a row's sums are added in an order that depends on its place in its group of ROWS
