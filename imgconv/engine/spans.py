@@ -32,10 +32,12 @@ from .loops import Loop, loop, teach_numba
 from .shapes import values
 from .threads import run_rows
 
-#: The cost model on one thread (benchmarks/fit_planner.py): span and tap updates per second, and
-#: seconds per output value of memory traffic, prefix sums and bookkeeping.
-RATE = 3.43e10
-PER_VALUE = 1.5e-9
+#: The cost model on one thread: span and tap updates per second, and seconds per output value of memory
+#: traffic, prefix sums and bookkeeping.  Fitted as benchmarks/fit_planner.py fits the others (one thread,
+#: ahead of time, best of 3, NNLS on relative error) to disks of radius 3 to 50 and a 31x31 box on 1080p and
+#: 4K RGB images, float32 -> float32, uint8 -> float32 and uint8 -> uint8 (median error 15%).
+RATE = 2.62e+10
+PER_VALUE = 9.03e-10
 NUMBA = True
 THREADED = True
 #: Shortest run of equal taps worth a span (two reads) rather than taps (one read each).
@@ -83,7 +85,7 @@ def why_not(kernel) -> str | None:
 def work(kernel, shape) -> float:
     """Span and tap updates: SPAN_COST per span and one per remaining non-zero tap, per output value."""
     spans, rest = decompose(kernel.taps)
-    return values(shape) * (SPAN_COST * len(spans) + np.count_nonzero(rest))
+    return float(values(shape) * (SPAN_COST * len(spans) + np.count_nonzero(rest)))
 
 
 def reason(kernel) -> str:
