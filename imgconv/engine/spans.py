@@ -14,14 +14,18 @@ H x (W*C) matrix starts a*C values along.  The decomposition comes from the taps
 in each kernel row, every maximal run of MIN_SPAN or more equal non-zero taps is a span, and the rest
 are taps.
 
-A disk of radius 20 is 41 spans and 114 taps: ~200 multiply-adds per output value, so the loop nest is
-built for arithmetic, not memory:
+A disk of radius 20 is 39 spans and 160 edge taps: ~240 vector loads and multiply-adds per 16 output
+values, so the loop nest is built for the load ports, not for memory:
   * the image is cut into vertical strips (STRIP_BYTES: a thread's ring of padded rows and their sums
     stays in its L2 cache), each with its own prefix sums (exact over a strip; the halo is summed twice);
   * ROWS output rows x BLOCK values are summed at once in registers (`accumulate`, LLVM IR: 16-lane
-    float32 vectors and fused multiply-adds; each span or tap is one load and one FMA per vector per row,
-    no accumulator traffic), and the ROWS rows read overlapping source rows, so each source line is
-    brought into L1 once for several output rows.
+    float32 vectors and fused multiply-adds, no accumulator traffic).  Output row i + t reads kernel row
+    u from source row i + t + u, so a tap position or span on one source row is loaded once and added,
+    with each row's own weight, to every row of the group that uses it (a disk's edge runs down several
+    rows in the same columns: ~0.6 of the loads for ROWS = 4).  Items are taken band by band of source
+    rows, so the lines they share stay in L1.
+Most loads are unaligned (a tap's offset is v*C values), and a 64-byte load across two cache lines costs
+two; the loads, not the multiply-adds, bound the loop.
 """
 
 import numpy as np
