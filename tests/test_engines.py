@@ -115,6 +115,53 @@ def test_spans_matches_scipy(rng, kshape, border, correlate):
     assert not failures, f"spans {shape_id(kshape)} {border}: " + "; ".join(failures)
 
 
+@pytest.mark.parametrize("border", BORDERS)
+def test_spans_strips_and_row_groups(rng, border, monkeypatch):
+    """Images cut into several strips (each with its own prefix sums and halo, the last one partial) and
+    heights that leave a partial group of rows, on one and two threads: still scipy's result."""
+    from imgconv.engine import spans
+    from imgconv.filters import disk_kernel
+
+    monkeypatch.setattr(spans, "STRIP_BYTES", 1 << 14)
+    kernels = [disk_kernel(4.5), runs_kernel(rng, (6, 9))]
+    for hw in ((13, 150), (spans.ROWS + 1, 97)):
+        for kernel in kernels:
+            for layout, dtype in (((3,), "uint8"), ((), "float32"), ((4,), "uint16")):
+                image = random_image(rng, hw + layout, dtype)
+                cval = cval_for(dtype)
+                for threads in (1, 2):
+                    got = imgconv.convolve(image, kernel, algo="spans", border=border, cval=cval, threads=threads)
+                    want = oracle(image, kernel, border=border, cval=cval)
+                    np.testing.assert_allclose(got, want, rtol=0, atol=tolerance(np.maximum(image, cval), kernel),
+                                               err_msg=f"{hw} {layout} {dtype} {threads} thread(s)")
+
+
+def test_spans_accumulate_matches_its_definition(rng):
+    """The block loop (LLVM IR) against its NumPy definition, for float32 and float64 sums: items shared by
+    several output rows, each row with its own weight (some zero)."""
+    from imgconv.engine import spans
+
+    def items(count, positions):
+        weights = rng.standard_normal((count, spans.ROWS)) * (rng.random((count, spans.ROWS)) < 0.6)
+        return spans._grouped({positions(): list(w) for w in weights})
+
+    blocks, stride = 3, 3 * spans.BLOCK + 5
+    for sum_type in (np.float32, np.float64):
+        sums = rng.integers(0, 10**5, 4000).astype(sum_type)
+        ring = rng.random(4000, dtype=np.float32)
+        span_keys, span_w, span_groups = items(9, lambda: (int(rng.integers(0, 1000)), int(rng.integers(1000, 2000))))
+        tap_keys, tap_w, tap_groups = items(20, lambda: (int(rng.integers(0, 3000)),))
+        lo, hi = (np.array([key[k] for key in span_keys], np.intp) for k in range(2))
+        taps = np.array([key[0] for key in tap_keys], np.intp)
+        got = np.zeros(spans.ROWS * stride, np.float32)
+        want = np.zeros(spans.ROWS * stride, np.float32)
+        args = (stride, blocks, sums, ring, lo, hi, span_w, span_groups, taps, tap_w, tap_groups)
+        spans.accumulate.jitted(got, *args)
+        spans.accumulate.py_func(want, *args)
+        assert np.abs(want).max() > 1e4
+        np.testing.assert_allclose(got, want, rtol=0, atol=2e-6 * np.abs(want).max())
+
+
 def test_spans_refuses_kernels_without_runs(rng):
     with pytest.raises(ImgconvError, match="spans"):
         imgconv.convolve(random_image(rng, IMAGE_HW, "uint8"), rng.standard_normal((5, 5)), algo="spans")

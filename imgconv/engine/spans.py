@@ -8,36 +8,59 @@ the interior runs as spans and the edge taps are added directly, in the same pas
 
     out[j] = sum_spans w * (P_u[j + b] - P_u[j + a]) + sum_taps w * row_u[j + v]
 
-where P_u is the prefix sum of padded source row i + u (float32 for uint8 images, exact for rows of up to
-EXACT_ROW values, and eight to a vector; float64 for float images, so long rows lose nothing); each
-source row's sums are made once, when it enters the ring of the k1 rows an output row reads, and serve
-every span on that row.  Colour is interleaved as in the direct engine: a span of
-columns [a, b) on an H x (W*C) matrix starts a*C values along.  The decomposition comes from the taps
-alone (no filter names): in each kernel row, every maximal run of MIN_SPAN or more equal non-zero taps
-is a span, and the rest are taps.
+where P_u is the prefix sum of padded source row i + u (float32 for uint8 images: exact integers; float64
+for float images).  Colour is interleaved as in the direct engine: a span of columns [a, b) on an
+H x (W*C) matrix starts a*C values along.  The decomposition comes from the taps alone (no filter names):
+in each kernel row, every maximal run of MIN_SPAN or more equal non-zero taps is a span, and the rest
+are taps.
+
+A disk of radius 20 is 39 spans and 160 edge taps: ~240 vector loads and multiply-adds per 16 output
+values, so the loop nest is built for the load ports, not for memory:
+  * the image is cut into vertical strips (STRIP_BYTES: a thread's ring of padded rows and their sums
+    stays in its L2 cache), each with its own prefix sums (exact over a strip; the halo is summed twice);
+  * ROWS output rows x BLOCK values are summed at once in registers (`accumulate`, LLVM IR: 16-lane
+    float32 vectors and fused multiply-adds, no accumulator traffic).  Output row i + t reads kernel row
+    u from source row i + t + u, so a tap position or span on one source row is loaded once and added,
+    with each row's own weight, to every row of the group that uses it (a disk's edge runs down several
+    rows in the same columns: ~0.6 of the loads for ROWS = 4).  Items are taken band by band of source
+    rows, so the lines they share stay in L1.
+Most loads are unaligned (a tap's offset is v*C values), and a 64-byte load across two cache lines costs
+two; the loads, not the multiply-adds, bound the loop.
 """
 
 import numpy as np
 
 from ..border import Source
-from ._rows import CHUNK, correlate_taps, fetch_row, out_limits, store
-from .direct import tap_tables
-from .loops import loop
+from ._rows import out_limits, source_row, store
+from .loops import Loop, loop, teach_numba
 from .shapes import values
 from .threads import run_rows
 
-#: The cost model on one thread (benchmarks/fit_planner.py): span and tap updates per second, and
-#: seconds per output value of memory traffic, prefix sums and bookkeeping.
-RATE = 3.43e10
-PER_VALUE = 1.5e-9
+#: The cost model on one thread: span and tap updates per second, and seconds per output value of memory
+#: traffic, prefix sums and bookkeeping.  Fitted as benchmarks/fit_planner.py fits the others (one thread,
+#: ahead of time, best of 3, NNLS on relative error) to disks of radius 3 to 50 and a 31x31 box on 1080p and
+#: 4K RGB images, float32 -> float32, uint8 -> float32 and uint8 -> uint8 (median error 15%).
+RATE = 2.62e+10
+PER_VALUE = 9.03e-10
 NUMBA = True
 THREADED = True
 #: Shortest run of equal taps worth a span (two reads) rather than taps (one read each).
 MIN_SPAN = 3
-#: Work of one span relative to one tap (two reads, a subtraction, a multiply-add).
-SPAN_COST = 1.5
-#: Longest padded row (values) whose float32 prefix sums of uint8 values are exact (255 * n < 2**24).
+#: Work of one span relative to one tap (a subtraction and a multiply-add against a multiply-add).
+SPAN_COST = 2.0
+#: Longest padded strip row (values) whose float32 prefix sums of uint8 values are exact (255 * n < 2**24).
 EXACT_ROW = 2**24 // 255
+#: float32 lanes per vector (one AVX-512 register; LLVM splits it where vectors are narrower).
+LANES = 16
+#: Vectors per output row, and output rows, summed at once: ROWS * VECTORS accumulators in registers.
+VECTORS = 4
+ROWS = 4
+#: Output values per row of one block.
+BLOCK = LANES * VECTORS
+#: Source rows whose items the block loop takes together (their lines stay in L1 meanwhile).
+BAND = 8
+#: Bytes of one thread's ring of padded strip rows and their prefix sums (kept in its L2 cache).
+STRIP_BYTES = 1 << 20
 
 
 def decompose(taps: np.ndarray):
@@ -66,7 +89,7 @@ def why_not(kernel) -> str | None:
 def work(kernel, shape) -> float:
     """Span and tap updates: SPAN_COST per span and one per remaining non-zero tap, per output value."""
     spans, rest = decompose(kernel.taps)
-    return values(shape) * (SPAN_COST * len(spans) + np.count_nonzero(rest))
+    return float(values(shape) * (SPAN_COST * len(spans) + np.count_nonzero(rest)))
 
 
 def reason(kernel) -> str:
@@ -75,94 +98,318 @@ def reason(kernel) -> str:
             f"(+{np.count_nonzero(rest)} single taps): running row sums are cheapest")
 
 
+# --- accumulate: the sums of ROWS output rows in registers, as LLVM IR ---------------------------------
+
+
+def _accumulate_py(acc, stride, blocks, sums, ring, span_lo, span_hi, span_w, span_groups, tap_at, tap_w, tap_groups):
+    """What `accumulate` computes, in NumPy (for the tests): for t < ROWS and m < blocks * BLOCK,
+    acc[t*stride + m] = sum_s span_w[s*ROWS + t] * (sums[span_hi[s] + m] - sums[span_lo[s] + m])
+                        + sum_q tap_w[q*ROWS + t] * ring[tap_at[q] + m]
+    over the weights that are not zero (the groups say which: see _grouped; the loop adds only those)."""
+    n = blocks * BLOCK
+    for t in range(ROWS):
+        total = np.zeros(n, np.float64)
+        for s, (lo, hi) in enumerate(zip(span_lo, span_hi)):
+            if span_w[s * ROWS + t] != 0:
+                total += np.float64(span_w[s * ROWS + t]) * (sums[hi : hi + n].astype(np.float64) - sums[lo : lo + n])
+        for q, at in enumerate(tap_at):
+            if tap_w[q * ROWS + t] != 0:
+                total += np.float64(tap_w[q * ROWS + t]) * ring[at : at + n]
+        acc[t * stride : t * stride + n] = total
+
+
+class _IRLoop(Loop):
+    """A helper loop whose jitted version calls LLVM IR made by `build()` (a Numba intrinsic), built on
+    first use so that importing the engine never imports Numba; `function` says what it computes."""
+
+    def __init__(self, function, build):
+        super().__init__(function)
+        self._build = build
+
+    @property
+    def jitted(self):
+        if self._jitted is None:
+            from numba import njit
+
+            teach_numba()
+            self._jitted = njit(nogil=True)(self._build())
+        return self._jitted
+
+
+def _build_accumulate():
+    """The block loop as LLVM IR (imports Numba).  Per block of BLOCK values, ROWS x VECTORS vectors of
+    16 float32 sums live in registers.  Items come in groups by which of the ROWS output rows use them
+    (bits of the group number): each item's vectors are loaded once -- a tap's values, or a span's
+    difference of two prefix sums (in float64 for float64 sums, then rounded to float32) -- and added
+    with a fused multiply-add to the sums of every row in its group.  llvm.fma is exact fused multiply-add
+    on every target, so both builds give the same bits."""
+    from llvmlite import ir
+    from numba import types
+    from numba.core import cgutils
+    from numba.extending import intrinsic
+
+    i32, i64, f32 = ir.IntType(32), ir.IntType(64), ir.FloatType()
+    vf = ir.VectorType(f32, LANES)
+
+    @intrinsic
+    def kernel(typingctx, acc, stride, blocks, sums, ring, span_lo, span_hi, span_w, span_groups, tap_at, tap_w,
+               tap_groups):
+        sig = types.none(acc, stride, blocks, sums, ring, span_lo, span_hi, span_w, span_groups, tap_at, tap_w,
+                         tap_groups)
+
+        def codegen(context, builder, signature, args):
+            kinds = signature.args
+            data = [context.make_array(kind)(context, builder, value).data if isinstance(kind, types.Array) else None
+                    for kind, value in zip(kinds, args)]
+            lengths = {k: cgutils.unpack_tuple(builder, context.make_array(kinds[k])(context, builder, args[k]).shape,
+                                               1)[0] for k in (8, 11)}
+            accp, sumsp, ringp = data[0], data[3], data[4]
+            stride_v = context.cast(builder, args[1], kinds[1], types.int64)
+            blocks_v = context.cast(builder, args[2], kinds[2], types.int64)
+            vs = ir.VectorType(sumsp.type.pointee, LANES)
+            fma = cgutils.get_or_insert_function(builder.module, ir.FunctionType(vf, [vf, vf, vf]),
+                                                 f"llvm.fma.v{LANES}f32")
+            slots = [[cgutils.alloca_once(builder, vf) for _ in range(VECTORS)] for _ in range(ROWS)]
+            lane_zero = ir.Constant(ir.VectorType(i32, LANES), [0] * LANES)
+
+            def load(pointer, index):
+                return builder.load(builder.gep(pointer, [index]))
+
+            def vector(base, at, k, vtype):
+                where = builder.gep(base, [builder.add(at, ir.Constant(i64, k * LANES))])
+                align = 8 if isinstance(vtype.element, ir.DoubleType) else 4
+                return builder.load(builder.bitcast(where, vtype.as_pointer()), align=align)
+
+            def items(groups, count, weights, values):
+                """Band by band of BAND source rows, for each group g of items (rows t in the bits of g): load
+                each item's vectors once, add them times the item's weight of row t to row t's sums."""
+                bands = builder.udiv(builder.sub(count, ir.Constant(i64, 1)), ir.Constant(i64, 2**ROWS))
+                with cgutils.for_range(builder, bands) as band:
+                    at = builder.mul(band.index, ir.Constant(i64, 2**ROWS))
+                    for g in range(1, 2**ROWS):
+                        first = load(groups, builder.add(at, ir.Constant(i64, g)))
+                        end = load(groups, builder.add(at, ir.Constant(i64, g + 1)))
+                        with cgutils.for_range(builder, builder.sub(end, first)) as step:
+                            item = builder.add(first, step.index)
+                            vectors = values(item)
+                            for t in (t for t in range(ROWS) if g >> t & 1):
+                                index = builder.add(builder.mul(item, ir.Constant(i64, ROWS)), ir.Constant(i64, t))
+                                one = builder.insert_element(ir.Constant(vf, ir.Undefined), load(weights, index),
+                                                             ir.Constant(i32, 0))
+                                weight = builder.shuffle_vector(one, ir.Constant(vf, ir.Undefined), lane_zero)
+                                for slot, value in zip(slots[t], vectors):
+                                    builder.store(builder.call(fma, [weight, value, builder.load(slot)]), slot)
+
+            with cgutils.for_range(builder, blocks_v) as blk:
+                base = builder.mul(blk.index, ir.Constant(i64, BLOCK))
+                for row in slots:
+                    for slot in row:
+                        builder.store(ir.Constant(vf, None), slot)
+
+                def span_values(item):
+                    hi = builder.add(load(data[6], item), base)
+                    lo = builder.add(load(data[5], item), base)
+                    diffs = [builder.fsub(vector(sumsp, hi, k, vs), vector(sumsp, lo, k, vs)) for k in range(VECTORS)]
+                    return [builder.fptrunc(d, vf) if vs != vf else d for d in diffs]
+
+                def tap_values(item):
+                    at = builder.add(load(data[9], item), base)
+                    return [vector(ringp, at, k, vf) for k in range(VECTORS)]
+
+                items(data[8], lengths[8], data[7], span_values)
+                items(data[11], lengths[11], data[10], tap_values)
+                for t, row in enumerate(slots):
+                    first = builder.add(builder.mul(stride_v, ir.Constant(i64, t)), base)
+                    for k, slot in enumerate(row):
+                        where = builder.gep(accp, [builder.add(first, ir.Constant(i64, k * LANES))])
+                        builder.store(builder.load(slot), builder.bitcast(where, vf.as_pointer()), align=4)
+            return context.get_dummy_value()
+
+        return sig, codegen
+
+    def accumulate(acc, stride, blocks, sums, ring, span_lo, span_hi, span_w, span_groups, tap_at, tap_w,
+                   tap_groups):
+        kernel(acc, stride, blocks, sums, ring, span_lo, span_hi, span_w, span_groups, tap_at, tap_w, tap_groups)
+
+    return accumulate
+
+
+#: ROWS output rows of a strip, blocks * BLOCK values each, summed in registers (see _accumulate_py).
+accumulate = _IRLoop(_accumulate_py, _build_accumulate)
+
+
+# --- the loop nest --------------------------------------------------------------------------------------
+
+
 @loop
 def _prefix(row, channels, sums):
-    """sums[q*C + c] = sum of row[q'*C + c] over q' < q (so sums has C more values than row)."""
+    """sums[q*C + c] = sum of row[q'*C + c] over q' < q (so sums has C more values than row).  Three or
+    four channels keep their running sums in registers: their add chains then overlap."""
+    n = row.shape[0] // channels
+    if channels == 3:
+        s0 = s1 = s2 = sums[0] * 0
+        for q in range(n):
+            m = 3 * q
+            sums[m], sums[m + 1], sums[m + 2] = s0, s1, s2
+            s0 += row[m]
+            s1 += row[m + 1]
+            s2 += row[m + 2]
+        sums[3 * n], sums[3 * n + 1], sums[3 * n + 2] = s0, s1, s2
+    elif channels == 4:
+        s0 = s1 = s2 = s3 = sums[0] * 0
+        for q in range(n):
+            m = 4 * q
+            sums[m], sums[m + 1], sums[m + 2], sums[m + 3] = s0, s1, s2, s3
+            s0 += row[m]
+            s1 += row[m + 1]
+            s2 += row[m + 2]
+            s3 += row[m + 3]
+        sums[4 * n], sums[4 * n + 1], sums[4 * n + 2], sums[4 * n + 3] = s0, s1, s2, s3
+    else:
+        for c in range(channels):
+            sums[c] = 0.0
+        for m in range(row.shape[0]):
+            sums[m + channels] = sums[m] + row[m]
+
+
+@loop
+def _gather(src, col, channels, cval, buf, at):
+    """One pixel of a padded row's border: image column `col`, or cval where col < 0."""
     for c in range(channels):
-        sums[c] = 0.0
-    for m in range(row.shape[0]):
-        sums[m + channels] = sums[m] + row[m]
+        buf[at + c] = cval if col < 0 else src[col * channels + c]
 
 
 @loop
-def _add_spans(sums, i, k1, span_u, span_a, span_b, span_w, channels, start, acc):
-    """acc += the spans' box sums for outputs start .. start+len(acc)-1 of output row i, four spans per
-    sweep over acc (the four weights in registers, acc loaded and stored once per four spans).  Each
-    span reads two slices of its row's sums (slices, not computed indices: Numba then knows the indices
-    are non-negative, and LLVM vectorises the sweep)."""
-    n = acc.shape[0]
-    count = span_u.shape[0]
-    s = 0
-    while s + 4 <= count:
-        e0, s0 = _ends(sums, i, k1, span_u, span_a, span_b, channels, start, n, s)
-        e1, s1 = _ends(sums, i, k1, span_u, span_a, span_b, channels, start, n, s + 1)
-        e2, s2 = _ends(sums, i, k1, span_u, span_a, span_b, channels, start, n, s + 2)
-        e3, s3 = _ends(sums, i, k1, span_u, span_a, span_b, channels, start, n, s + 3)
-        w0, w1, w2, w3 = span_w[s], span_w[s + 1], span_w[s + 2], span_w[s + 3]
-        for m in range(n):
-            acc[m] += (w0 * np.float32(e0[m] - s0[m]) + w1 * np.float32(e1[m] - s1[m])) + (
-                w2 * np.float32(e2[m] - s2[m]) + w3 * np.float32(e3[m] - s3[m]))
-        s += 4
-    while s < count:
-        e0, s0 = _ends(sums, i, k1, span_u, span_a, span_b, channels, start, n, s)
-        w0 = span_w[s]
-        for m in range(n):
-            acc[m] += w0 * np.float32(e0[m] - s0[m])
-        s += 1
+def _fetch_strip(image2d, cval_row, rows, cols, left, channels, cval, p, q0, buf):
+    """Padded columns q0 .. q0 + len(buf)/C - 1 of padded row p, widened to float32, into buf: the
+    image's columns copied as one block, the border's gathered through the column map."""
+    src = source_row(image2d, cval_row, rows[p])
+    q1 = q0 + buf.shape[0] // channels
+    c0 = max(q0, left)
+    c1 = max(c0, min(q1, left + src.shape[0] // channels))
+    dst = buf[(c0 - q0) * channels : (c1 - q0) * channels]
+    centre = src[(c0 - left) * channels : (c1 - left) * channels]
+    for m in range(dst.shape[0]):
+        dst[m] = centre[m]
+    for q in range(q0, min(c0, q1)):
+        _gather(src, cols[q], channels, cval, buf, (q - q0) * channels)
+    for q in range(max(c1, q0), q1):
+        _gather(src, cols[q], channels, cval, buf, (q - q0) * channels)
 
 
 @loop
-def _ends(sums, i, k1, span_u, span_a, span_b, channels, start, n, s):
-    """The slices of sums at span s's end and start columns, for n outputs from `start`."""
-    row = sums[(i + span_u[s]) % k1]
-    b = start + span_b[s] * channels
-    a = start + span_a[s] * channels
-    return row[b : b + n], row[a : a + n]
+def _load(image2d, cval_row, rows, cols, left, channels, cval, p, q0, padded, ring, sums):
+    """Padded row p's strip (`padded` values from padded column q0) and its prefix sums into their ring slots."""
+    slot = p % ring.shape[0]
+    _fetch_strip(image2d, cval_row, rows, cols, left, channels, cval, p, q0, ring[slot, :padded])
+    _prefix(ring[slot, :padded], channels, sums[slot])
+
+
+@loop
+def _offsets(i, depth, length, item_d, item_off, out):
+    """out[s] = where item s (source row i + item_d[s], offset item_off[s]) is in the flattened ring of `depth`
+    rows of `length` values."""
+    for s in range(item_d.shape[0]):
+        out[s] = ((i + item_d[s]) % depth) * length + item_off[s]
 
 
 @loop(exports="void(intp, intp, {image}[:, ::1], {image}[::1], intp[::1], intp[::1], intp, intp, f4, intp, "
-               "intp[::1], intp[::1], intp[::1], f4[::1], intp[::1], intp[::1], f4[::1], {sum}[::1], f4, f4, b1, "
-               "{result}[:, ::1])")
-def fill_rows(first, end, image2d, cval_row, rows, cols, left, channels, cval, k1, span_u, span_a, span_b, span_w,
-              tap_u, tap_off, tap_w, sum_type, lo, hi, rounding, out):
-    """Output rows first .. end-1; prefix sums of the type of `sum_type` (an empty array)."""
+               "intp[::1], intp[::1], intp[::1], f4[::1], intp[::1], intp[::1], intp[::1], f4[::1], intp[::1], "
+               "{sum}[::1], intp, f4, f4, b1, {result}[:, ::1])")
+def fill_rows(first, end, image2d, cval_row, rows, cols, left, channels, cval, k1, span_d, span_a, span_b, span_w,
+              span_groups, tap_d, tap_off, tap_w, tap_groups, sum_type, strip, lo, hi, rounding, out):
+    """Output rows first .. end-1, strip by strip (`strip` output values, a multiple of C), ROWS rows at a
+    time, from the items of `tables` (offsets in values: columns times C); sums of the type of `sum_type`."""
     if first >= end:
         return
     span = out.shape[1]
-    padded_span = cols.shape[0] * channels
-    ring = np.empty((k1, padded_span), np.float32)
-    sums = np.empty((k1, padded_span + channels), sum_type.dtype)
-    acc = np.empty(CHUNK, np.float32)
-    for p in range(first, first + k1 - 1):
-        fetch_row(image2d, cval_row, rows, cols, left, channels, cval, p, ring[p % k1])
-        _prefix(ring[p % k1], channels, sums[p % k1])
-    for i in range(first, end):
-        p = i + k1 - 1
-        fetch_row(image2d, cval_row, rows, cols, left, channels, cval, p, ring[p % k1])
-        _prefix(ring[p % k1], channels, sums[p % k1])
-        for start in range(0, span, CHUNK):
-            n = min(CHUNK, span - start)
-            chunk = acc[:n]
-            correlate_taps(ring, i, k1, tap_u, tap_off, tap_w, tap_u.shape[0], start, acc, 0, n)  # assigns
-            _add_spans(sums, i, k1, span_u, span_a, span_b, span_w, channels, start, chunk)
-            store(chunk, out[i, start : start + n], lo, hi, rounding)
+    halo = cols.shape[0] * channels - span
+    depth = k1 + ROWS - 1
+    length = strip + halo + channels + BLOCK  # slack: a block's lanes past the strip read it, never stored
+    ring = np.zeros((depth, length), np.float32)
+    sums = np.zeros((depth, length), sum_type.dtype)
+    flat_ring, flat_sums = ring.reshape(-1), sums.reshape(-1)
+    acc = np.empty((ROWS, strip + BLOCK), np.float32)
+    flat_acc = acc.reshape(-1)
+    lo_at = np.empty(span_d.shape[0], np.intp)
+    hi_at = np.empty(span_d.shape[0], np.intp)
+    tap_at = np.empty(tap_d.shape[0], np.intp)
+    for s0 in range(0, span, strip):
+        width = min(strip, span - s0)
+        padded = width + halo
+        for p in range(first, first + k1 - 1):
+            _load(image2d, cval_row, rows, cols, left, channels, cval, p, s0 // channels, padded, ring, sums)
+        for i in range(first, end, ROWS):
+            count = min(ROWS, end - i)
+            for p in range(i + k1 - 1, i + k1 - 1 + count):
+                _load(image2d, cval_row, rows, cols, left, channels, cval, p, s0 // channels, padded, ring, sums)
+            _offsets(i, depth, length, span_d, span_a, lo_at)
+            _offsets(i, depth, length, span_d, span_b, hi_at)
+            _offsets(i, depth, length, tap_d, tap_off, tap_at)
+            accumulate(flat_acc, acc.shape[1], (width + BLOCK - 1) // BLOCK, flat_sums, flat_ring, lo_at, hi_at,
+                       span_w, span_groups, tap_at, tap_w, tap_groups)
+            for t in range(count):
+                store(acc[t, :width], out[i + t, s0 : s0 + width], lo, hi, rounding)
+
+
+def _grouped(items: dict):
+    """items {(source row d, offsets...): ROWS weights} -> (keys, weights, groups): keys sorted by band of
+    BAND source rows, then by group (the bits of the rows t with a non-zero weight), then by position;
+    weights ROWS per key; groups[b * 2**ROWS + g + 1] = the end of band b's group g (groups[0] = 0)."""
+    def band_group(key):
+        return key[0] // BAND * 2**ROWS + sum(1 << t for t, w in enumerate(items[key]) if w != 0)
+
+    keys = sorted(items, key=lambda key: (band_group(key), key))
+    bands = 1 + max((key[0] for key in keys), default=0) // BAND
+    counts = np.bincount([band_group(key) for key in keys], minlength=bands * 2**ROWS)
+    weights = np.array([items[key] for key in keys], np.float32).reshape(-1)
+    return keys, weights, np.concatenate([[0], np.cumsum(counts)]).astype(np.intp)
+
+
+def tables(taps: np.ndarray, channels: int):
+    """The kernel as the loop reads it, for ROWS output rows at once (offsets in values: columns times C).
+
+    Output row i + t reads kernel row u from source row i + t + u, so one load from source row i + d serves
+    kernel row d - t of every row t: each tap position (d, v) and each span (d, a, b) is loaded once, with
+    ROWS weights (zero where row t has no such tap or span).  Returns span_d, span_a, span_b, span_w,
+    span_groups, tap_d, tap_off, tap_w, tap_groups (see _grouped)."""
+    spans, rest = decompose(taps)
+    span_items, tap_items = {}, {}
+    for u, a, b, w in spans:
+        for t in range(ROWS):
+            span_items.setdefault((u + t, a * channels, b * channels), [0.0] * ROWS)[t] = w
+    for u, v in zip(*np.nonzero(rest)):
+        for t in range(ROWS):
+            tap_items.setdefault((int(u) + t, int(v) * channels), [0.0] * ROWS)[t] = float(rest[u, v])
+    span_keys, span_w, span_groups = _grouped(span_items)
+    tap_keys, tap_w, tap_groups = _grouped(tap_items)
+    span_d, span_a, span_b = (np.array([key[k] for key in span_keys], np.intp).reshape(-1) for k in range(3))
+    tap_d, tap_off = (np.array([key[k] for key in tap_keys], np.intp).reshape(-1) for k in range(2))
+    return span_d, span_a, span_b, span_w, span_groups, tap_d, tap_off, tap_w, tap_groups
+
+
+def strip_width(k1: int, halo: int, channels: int, sum_bytes: int) -> int:
+    """Output values per strip: the ring of k1 + ROWS - 1 strip rows and their sums fill STRIP_BYTES; a
+    multiple of BLOCK * C (whole blocks, and every strip starts on channel 0)."""
+    unit = BLOCK * channels
+    fit = STRIP_BYTES // ((k1 + ROWS - 1) * (4 + sum_bytes)) - halo
+    return max(unit, fit // unit * unit)
 
 
 def run(src: Source, plan, out: np.ndarray) -> None:
     """Fill `out` (HxWxC, float32 or uint8) from `src` (an imgconv.border.Source)."""
     channels = src.image.shape[2]
-    if src.image.dtype == np.uint8 and len(src.cols) * channels > EXACT_ROW:
-        src = Source(src.image.astype(np.float32), src.padding, src.mode, src.cval)  # float64 sums
-    spans, rest = decompose(plan.kernel.taps)
-    span_u, span_a, span_b = (np.array([s[k] for s in spans], np.intp) for k in range(3))
-    span_w = np.array([s[3] for s in spans], np.float32)
-    tap_u, tap_off, tap_w, counts = tap_tables([rest], channels)
-    count = counts[0]
+    k1 = plan.kernel.shape[0]
+    halo = (len(src.cols) - src.image.shape[1]) * channels
+    strip = strip_width(k1, halo, channels, 4 if src.image.dtype == np.uint8 else 8)
+    if src.image.dtype == np.uint8 and strip + halo > EXACT_ROW:  # float32 sums would round: float64 instead
+        src = Source(src.image.astype(np.float32), src.padding, src.mode, src.cval)
+        strip = strip_width(k1, halo, channels, 8)
+    kernel = tables(plan.kernel.taps, channels)
     height = out.shape[0]
     lo, hi, rounding = out_limits(out.dtype)
     function = plan.loop(fill_rows, src.image.dtype, out.dtype)
     sum_type = np.empty(0, np.float32 if src.image.dtype == np.uint8 else np.float64)
     run_rows(function, height, plan.threads, src.image2d, src.cval_row, src.rows, src.cols, src.left, channels,
-             np.float32(src.cval), plan.kernel.shape[0], span_u, span_a, span_b, span_w,
-             np.ascontiguousarray(tap_u[0, :count]), np.ascontiguousarray(tap_off[0, :count]),
-             np.ascontiguousarray(tap_w[0, :count]), sum_type, lo, hi, rounding, out.reshape(height, -1))
+             np.float32(src.cval), k1, *kernel, sum_type, strip, lo, hi, rounding, out.reshape(height, -1),
+             align=ROWS)  # a row's sums are added in an order that depends on its place in its group of ROWS
