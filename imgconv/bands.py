@@ -23,6 +23,7 @@ import numpy as np
 
 from .apply import apply_filter
 from .border import source_index
+from .engine import row_group
 from .engine.planner import plan
 from .kernel import KernelInfo
 
@@ -93,7 +94,10 @@ class FilteredRows:
             import numba  # noqa: F401
         self.options, self.on_plan = options, on_plan
         self.before, self.after = halo(filt)
-        self.row_map = source_index(height, self.before, self.after, border)  # padded row -> image row
+        # A band starts where the whole image's row groups start (engine.row_group): up to group - 1 rows
+        # more are computed above it, so the row map reaches that much further up.
+        self.group = row_group()
+        self.row_map = source_index(height, self.before + self.group - 1, self.after, border)  # -> image row
         channels = upstream.shape[2]
         if filt.grey and channels - options.get("alpha", False) >= 3:
             channels = 1 + options.get("alpha", False)
@@ -102,11 +106,14 @@ class FilteredRows:
 
     def take(self, first: int, last: int) -> np.ndarray:
         height = self.shape[0]
+        top = first - self.before  # the band's first row (its halo included), moved up to a group's start
+        top -= top % self.group
         if self.border == "constant":
-            low, high = max(0, first - self.before), min(height, last + self.after)
+            low, high = max(0, top), min(height, last + self.after)
             band, skip = self.upstream.take(low, high), first - low
         else:
-            band, skip = gather(self.upstream, self.row_map[first : last + self.before + self.after]), self.before
+            shift = self.before + self.group - 1  # row_map's padded row of image row 0
+            band, skip = gather(self.upstream, self.row_map[top + shift : last + self.after + shift]), first - top
         result = apply_filter(band, self.filt, self.full, border=self.border, cval=self.cval,
                               out_dtype=self.out_dtype, on_plan=self.on_plan, **self.options)
         self.on_plan = None  # the plans are told once, for the first band

@@ -10,7 +10,7 @@ from PIL import Image
 from imgconv.apply import apply_filter
 from imgconv.bands import apply_in_bands, halo, rows_for_budget
 from imgconv.cli import cli
-from imgconv.filters import Filter, blur, box, emboss, sobel, unsharp
+from imgconv.filters import Filter, blur, box, emboss, lens, sobel, unsharp
 
 from conftest import BORDERS, SAMPLES
 
@@ -18,15 +18,20 @@ ASYMMETRIC = Filter("convolve", (np.arange(1.0, 13.0).reshape(4, 3) / 78,))  # e
 
 
 @pytest.mark.parametrize("border", BORDERS)
-@pytest.mark.parametrize("filt", [blur(2.0), sobel(), emboss(30), unsharp(2, 1, 0.02), box(8), ASYMMETRIC],
+@pytest.mark.parametrize("filt", [blur(2.0), sobel(), emboss(30), unsharp(2, 1, 0.02), box(8), lens(6), ASYMMETRIC],
                          ids=lambda f: f.name)
 def test_bands_equal_the_whole_image(filt, border):
     image = np.random.default_rng(3).integers(0, 256, (101, 57, 4), dtype=np.uint8)
     for alpha in (False, True):
         options = dict(border=border, cval=40.0, alpha=alpha, out_dtype=np.uint8)
-        whole = apply_filter(image, filt, 255.0, **options)
+        plans = []
+        whole = apply_filter(image, filt, 255.0, on_plan=plans.append, **options)
+        # Bit for bit, except within one level on the FFT engine (picked for this tiny image when the loops
+        # are jitted, IMGCONV_JIT=1): its rounding depends on the transform size, which a band changes.
+        tolerance = 1 if any(p.algo == "fft" for p in plans) else 0
         for rows in (1, 7, 50):
-            assert np.array_equal(apply_in_bands(image, filt, 255.0, rows=rows, **options), whole)
+            banded = apply_in_bands(image, filt, 255.0, rows=rows, **options)
+            assert np.abs(banded.astype(int) - whole).max() <= tolerance, rows
 
 
 def test_halo_follows_the_kernel_origin():
@@ -63,7 +68,8 @@ def test_cli_band_rows_and_max_memory_give_the_same_file(tmp_path):
     outputs = {}
     for name, extra in {"whole": [], "bands": ["--band-rows", "37"], "budget": ["--max-memory", "1M"]}.items():
         out = tmp_path / f"{name}.png"
-        result = runner.invoke(cli, ["unsharp", str(SAMPLES / "coffee_rgba.png"), str(out), "-v", *extra])
+        result = runner.invoke(cli, ["unsharp", str(SAMPLES / "coffee_rgba.png"), str(out), "-v", "--algo",
+                                     "separable", *extra])  # one engine whatever the build (see above)
         assert result.exit_code == 0, result.output
         outputs[name] = np.asarray(Image.open(out))
         assert ("bands of" in result.output) == bool(extra)

@@ -12,6 +12,8 @@ An engine module declares everything the rest of imgconv needs to know about it:
     run(src, plan, out)               fill `out` (H x W x C) with the valid correlation of the padded
                                       image `src` (an imgconv.border.Source) with plan.kernel.taps
     run_many(src, plans, out, magnitude_scale=None)   optional: several same-sized kernels in one pass
+    ROW_GROUP                         optional: it sums output rows in groups of this many, in an order
+                                      that depends on a row's place in its group (default 1)
 
 and, for a Numba engine, its entry loops (imgconv.engine.loops): setup.py compiles them ahead of time
 and `imgconv warmup` compiles their jitted versions.  The planner (planner.py), `--algo`, warm-up, the
@@ -23,6 +25,7 @@ Modules are imported on first use; importing one never imports Numba.
 from __future__ import annotations
 
 import importlib
+import math
 
 #: The registry: every engine, in the order ties are broken.
 ENGINES = ("separable", "direct", "sat", "spans", "fft", "im2col")
@@ -36,3 +39,9 @@ def engine(name: str):
     if name not in ENGINES:
         raise ValueError(f"unknown engine {name!r}")
     return importlib.import_module(f"{__name__}.{name}")
+
+
+def row_group() -> int:
+    """Rows a band of output rows must start on a multiple of to get the whole image's bits on every engine
+    (imgconv.bands): the least common multiple of the engines' ROW_GROUPs."""
+    return math.lcm(*(getattr(engine(name), "ROW_GROUP", 1) for name in ENGINES))

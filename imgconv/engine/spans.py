@@ -55,6 +55,8 @@ LANES = 16
 #: Vectors per output row, and output rows, summed at once: ROWS * VECTORS accumulators in registers.
 VECTORS = 4
 ROWS = 4
+#: The registry's name for it: a band of rows gets the whole image's bits only if it starts on a multiple.
+ROW_GROUP = ROWS
 #: Output values per row of one block.
 BLOCK = LANES * VECTORS
 #: Source rows whose items the block loop takes together (their lines stay in L1 meanwhile).
