@@ -9,6 +9,9 @@ kernel's padding.  Each band is given those halo rows exactly as the whole-image
 (image rows, or for reflect/mirror/nearest/wrap the border rows imgconv.border.source_index names), so
 the band's own border handling only ever touches halo outputs, which are cut away.  A constant border
 needs no other rows: bands are cut from the image and the constant is added at true edges only.
+An engine that sums rows in groups (the row-span engine, ROW_GROUP) rounds a row differently at each
+place in its group, so a band is computed from the start of the group it begins in (a few rows more).
+Bit for bit, then -- except on the FFT engine, whose rounding depends on its transform size (one level).
 
 Rows are pulled, never pushed: a filter's result is a `FilteredRows` that computes any range of its
 rows on demand from the rows of what it filters -- an array (`ArrayRows`), a TIFF read band by band
