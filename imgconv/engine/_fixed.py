@@ -40,7 +40,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .loops import Loop, loop
+from .loops import IRLoop, Loop, loop
 
 #: The promise: a fixed-point result is the exact rounding except within DELTA_MAX of a tie.
 DELTA_MAX = 1.0 / 32
@@ -69,27 +69,6 @@ def u8_entry(exports: str):
 
 
 # --- dot_pairs: the 16-bit pair multiply-add, as LLVM IR ----------------------------------------------
-
-
-class _IntrinsicLoop(Loop):
-    """A helper loop whose jitted version is LLVM IR built by `build()` (a Numba intrinsic) behind a
-    small jitted function; loops call it by name like any other helper.  `function` is its meaning in
-    plain Python (NumPy), used by the tests."""
-
-    def __init__(self, function, build):
-        super().__init__(function)
-        self._build = build
-
-    @property
-    def jitted(self):
-        if self._jitted is None:
-            from numba import njit
-
-            from .loops import teach_numba
-
-            teach_numba()
-            self._jitted = njit(nogil=True)(self._build())
-        return self._jitted
 
 
 def _pair_sums(buf, offsets, weights, npairs, nblocks) -> np.ndarray:
@@ -482,15 +461,15 @@ def _build_int_taps():
 
 #: out[at + m] = an integer kernel's clipped (or scaled) uint8 pixels from int16 ring rows, for the first
 #: n // block * block values (returned); see _int_taps_py.
-int_taps = _IntrinsicLoop(_int_taps_py, _build_int_taps)
+int_taps = IRLoop(_int_taps_py, _build_int_taps)
 
 
 #: acc[m] (=|+=) sums of pairs of int16 values times pairs of int16 weights (see _dot_pairs_py).
-dot_pairs = _IntrinsicLoop(_dot_pairs_py, lambda: _build("acc"))
+dot_pairs = IRLoop(_dot_pairs_py, lambda: _build("acc"))
 #: The same sums rounded to int16: out[at + m] = (sum + half) >> shift.
-dot_pairs_round = _IntrinsicLoop(_dot_pairs_round_py, lambda: _build("round"))
+dot_pairs_round = IRLoop(_dot_pairs_round_py, lambda: _build("round"))
 #: The same sums scaled, rounded and clipped to uint8: out[at + m] = clip(rint(float32(sum) * scale), 0, 255).
-dot_pairs_scale = _IntrinsicLoop(_dot_pairs_scale_py, lambda: _build("scale"))
+dot_pairs_scale = IRLoop(_dot_pairs_scale_py, lambda: _build("scale"))
 
 
 # --- helper loops (inlined into the engines' loop nests) -------------------------------------------------

@@ -176,6 +176,29 @@ def comb1_at(acc, at, n, first, src, r0, a0, w0):
 
 
 @loop
+def sweep_taps(ring, i, k1, tap_u, tap_off, tap_w, count, start, acc, at, n, keep):
+    """Sweeps of eight, then four, of a kernel's taps into acc[at : at + n] (the first sweep assigning),
+    leaving at least `keep` taps for the caller; returns how many taps were added."""
+    j = 0
+    while count - j >= 8 + keep:
+        comb8_at(acc, at, n, j == 0, ring,
+                 (i + tap_u[j]) % k1, start + tap_off[j], (i + tap_u[j + 1]) % k1, start + tap_off[j + 1],
+                 (i + tap_u[j + 2]) % k1, start + tap_off[j + 2], (i + tap_u[j + 3]) % k1, start + tap_off[j + 3],
+                 (i + tap_u[j + 4]) % k1, start + tap_off[j + 4], (i + tap_u[j + 5]) % k1, start + tap_off[j + 5],
+                 (i + tap_u[j + 6]) % k1, start + tap_off[j + 6], (i + tap_u[j + 7]) % k1, start + tap_off[j + 7],
+                 tap_w[j], tap_w[j + 1], tap_w[j + 2], tap_w[j + 3],
+                 tap_w[j + 4], tap_w[j + 5], tap_w[j + 6], tap_w[j + 7])
+        j += 8
+    if count - j >= 4 + keep:
+        comb4_at(acc, at, n, j == 0, ring,
+                 (i + tap_u[j]) % k1, start + tap_off[j], (i + tap_u[j + 1]) % k1, start + tap_off[j + 1],
+                 (i + tap_u[j + 2]) % k1, start + tap_off[j + 2], (i + tap_u[j + 3]) % k1, start + tap_off[j + 3],
+                 tap_w[j], tap_w[j + 1], tap_w[j + 2], tap_w[j + 3])
+        j += 4
+    return j
+
+
+@loop
 def correlate_taps(ring, i, k1, tap_u, tap_off, tap_w, count, start, acc, at, n):
     """acc[at : at + n] = sum over a kernel's `count` non-zero taps of weight * shifted ring row, for
     outputs start .. start+n-1 of output row i, from a ring of the k1 padded rows it reads (the direct
@@ -185,22 +208,7 @@ def correlate_taps(ring, i, k1, tap_u, tap_off, tap_w, count, start, acc, at, n)
         for m in range(n):
             acc[at + m] = 0
         return
-    j = 0
-    while j + 8 <= count:
-        comb8_at(acc, at, n, j == 0, ring,
-                 (i + tap_u[j]) % k1, start + tap_off[j], (i + tap_u[j + 1]) % k1, start + tap_off[j + 1],
-                 (i + tap_u[j + 2]) % k1, start + tap_off[j + 2], (i + tap_u[j + 3]) % k1, start + tap_off[j + 3],
-                 (i + tap_u[j + 4]) % k1, start + tap_off[j + 4], (i + tap_u[j + 5]) % k1, start + tap_off[j + 5],
-                 (i + tap_u[j + 6]) % k1, start + tap_off[j + 6], (i + tap_u[j + 7]) % k1, start + tap_off[j + 7],
-                 tap_w[j], tap_w[j + 1], tap_w[j + 2], tap_w[j + 3],
-                 tap_w[j + 4], tap_w[j + 5], tap_w[j + 6], tap_w[j + 7])
-        j += 8
-    if j + 4 <= count:
-        comb4_at(acc, at, n, j == 0, ring,
-                 (i + tap_u[j]) % k1, start + tap_off[j], (i + tap_u[j + 1]) % k1, start + tap_off[j + 1],
-                 (i + tap_u[j + 2]) % k1, start + tap_off[j + 2], (i + tap_u[j + 3]) % k1, start + tap_off[j + 3],
-                 tap_w[j], tap_w[j + 1], tap_w[j + 2], tap_w[j + 3])
-        j += 4
+    j = sweep_taps(ring, i, k1, tap_u, tap_off, tap_w, count, start, acc, at, n, 0)
     if j + 2 <= count:
         comb2_at(acc, at, n, j == 0, ring, (i + tap_u[j]) % k1, start + tap_off[j],
                  (i + tap_u[j + 1]) % k1, start + tap_off[j + 1], tap_w[j], tap_w[j + 1])

@@ -29,7 +29,7 @@ import numpy as np
 from ..border import Source
 from . import _fixed
 from ._fixed import int_taps, u8_entry
-from ._rows import CHUNK, U, comb4_at, comb8_at, correlate_taps, fetch_row, out_limits, store
+from ._rows import CHUNK, U, correlate_taps, fetch_row, out_limits, store, sweep_taps
 from .loops import loop
 from .shapes import values
 from .threads import run_rows
@@ -135,22 +135,7 @@ def _last4(acc, n, first, src, r0, a0, r1, a1, r2, a2, r3, a3, w0, w1, w2, w3, u
 def _correlate_store(ring, i, k1, tap_u, tap_off, tap_w, count, start, acc, n, unit, scale, dst):
     """dst[start : start + n] = the integer kernel's output pixels (see fill_rows_int): sweeps of eight or
     four taps into acc, then the last one to four taps and the store in one sweep."""
-    j = 0
-    while count - j > 8:
-        comb8_at(acc, 0, n, j == 0, ring,
-                 (i + tap_u[j]) % k1, start + tap_off[j], (i + tap_u[j + 1]) % k1, start + tap_off[j + 1],
-                 (i + tap_u[j + 2]) % k1, start + tap_off[j + 2], (i + tap_u[j + 3]) % k1, start + tap_off[j + 3],
-                 (i + tap_u[j + 4]) % k1, start + tap_off[j + 4], (i + tap_u[j + 5]) % k1, start + tap_off[j + 5],
-                 (i + tap_u[j + 6]) % k1, start + tap_off[j + 6], (i + tap_u[j + 7]) % k1, start + tap_off[j + 7],
-                 tap_w[j], tap_w[j + 1], tap_w[j + 2], tap_w[j + 3],
-                 tap_w[j + 4], tap_w[j + 5], tap_w[j + 6], tap_w[j + 7])
-        j += 8
-    if count - j > 4:
-        comb4_at(acc, 0, n, j == 0, ring,
-                 (i + tap_u[j]) % k1, start + tap_off[j], (i + tap_u[j + 1]) % k1, start + tap_off[j + 1],
-                 (i + tap_u[j + 2]) % k1, start + tap_off[j + 2], (i + tap_u[j + 3]) % k1, start + tap_off[j + 3],
-                 tap_w[j], tap_w[j + 1], tap_w[j + 2], tap_w[j + 3])
-        j += 4
+    j = sweep_taps(ring, i, k1, tap_u, tap_off, tap_w, count, start, acc, 0, n, 1)  # one to four left
     rest = count - j
     if rest == 4:
         _last4(acc, n, j == 0, ring, (i + tap_u[j]) % k1, start + tap_off[j], (i + tap_u[j + 1]) % k1,

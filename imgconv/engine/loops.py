@@ -136,6 +136,25 @@ def numba_loaded() -> bool:
 _taught = False
 
 
+class IRLoop(Loop):
+    """A helper loop whose jitted version is LLVM IR made by `build()` (a Numba intrinsic, built on first
+    use, so importing an engine never imports Numba); loops call it by name like any other helper, and
+    `function` is what it computes in plain Python (NumPy), for the tests."""
+
+    def __init__(self, function, build):
+        super().__init__(function)
+        self._build = build
+
+    @property
+    def jitted(self):
+        if self._jitted is None:
+            from numba import njit
+
+            teach_numba()
+            self._jitted = njit(nogil=True)(self._build())
+        return self._jitted
+
+
 def teach_numba() -> None:
     """Let Numba type a Loop met as a global as its jitted dispatcher (so loops can call loops)."""
     global _taught

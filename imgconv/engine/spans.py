@@ -32,7 +32,7 @@ import numpy as np
 
 from ..border import Source
 from ._rows import out_limits, source_row, store
-from .loops import Loop, loop, teach_numba
+from .loops import IRLoop, loop
 from .shapes import values
 from .threads import run_rows
 
@@ -118,24 +118,6 @@ def _accumulate_py(acc, stride, blocks, sums, ring, span_lo, span_hi, span_w, sp
             if tap_w[q * ROWS + t] != 0:
                 total += np.float64(tap_w[q * ROWS + t]) * ring[at : at + n]
         acc[t * stride : t * stride + n] = total
-
-
-class _IRLoop(Loop):
-    """A helper loop whose jitted version calls LLVM IR made by `build()` (a Numba intrinsic), built on
-    first use so that importing the engine never imports Numba; `function` says what it computes."""
-
-    def __init__(self, function, build):
-        super().__init__(function)
-        self._build = build
-
-    @property
-    def jitted(self):
-        if self._jitted is None:
-            from numba import njit
-
-            teach_numba()
-            self._jitted = njit(nogil=True)(self._build())
-        return self._jitted
 
 
 def _build_accumulate():
@@ -237,7 +219,7 @@ def _build_accumulate():
 
 
 #: ROWS output rows of a strip, blocks * BLOCK values each, summed in registers (see _accumulate_py).
-accumulate = _IRLoop(_accumulate_py, _build_accumulate)
+accumulate = IRLoop(_accumulate_py, _build_accumulate)
 
 
 # --- the loop nest --------------------------------------------------------------------------------------
