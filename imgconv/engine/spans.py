@@ -19,11 +19,13 @@ values, so the loop nest is built for the load ports, not for memory:
   * the image is cut into vertical strips (STRIP_BYTES: a thread's ring of padded rows and their sums
     stays in its L2 cache), each with its own prefix sums (exact over a strip; the halo is summed twice);
   * ROWS output rows x BLOCK values are summed at once in registers (`accumulate`, LLVM IR: 16-lane
-    float32 vectors and fused multiply-adds, no accumulator traffic).  Output row i + t reads kernel row
+    float32 vectors and fused multiply-adds).  Output row i + t reads kernel row
     u from source row i + t + u, so a tap position or span on one source row is loaded once and added,
     with each row's own weight, to every row of the group that uses it (a disk's edge runs down several
-    rows in the same columns: ~0.6 of the loads for ROWS = 4).  Items are taken band by band of source
-    rows, so the lines they share stay in L1.
+    rows in the same columns: ~0.6 of the loads for ROWS = 4);
+  * items are taken band by band of BAND source rows, each band along the whole strip, so the lines a
+    block reads are mostly those the block before it read, still in L1 (the sums go to memory between
+    bands: a few aligned loads and stores per band).
 Most loads are unaligned (a tap's offset is v*C values), and a 64-byte load across two cache lines costs
 two; the loads, not the multiply-adds, bound the loop.
 """
@@ -121,12 +123,16 @@ def _accumulate_py(acc, stride, blocks, sums, ring, span_lo, span_hi, span_w, sp
 
 
 def _build_accumulate():
-    """The block loop as LLVM IR (imports Numba).  Per block of BLOCK values, ROWS x VECTORS vectors of
-    16 float32 sums live in registers.  Items come in groups by which of the ROWS output rows use them
-    (bits of the group number): each item's vectors are loaded once -- a tap's values, or a span's
-    difference of two prefix sums (in float64 for float64 sums, then rounded to float32) -- and added
-    with a fused multiply-add to the sums of every row in its group.  llvm.fma is exact fused multiply-add
-    on every target, so both builds give the same bits."""
+    """The block loop as LLVM IR (imports Numba).  Band by band of BAND source rows, block by block of
+    BLOCK values along the strip: a block's ROWS x VECTORS vectors of 16 float32 sums come from `acc`
+    (zero for the first band), stay in registers while the band's items are added, and go back.  A band's
+    lines near one block are mostly those of the block before, so they are still in L1 (taking all source
+    rows for one block before the next, as this loop did before, read them from L2: 10% slower at radius
+    50).  Items come in groups by which of the ROWS output rows use them (bits of the group number): each
+    item's vectors are loaded once -- a tap's values, or a span's difference of two prefix sums (in float64
+    for float64 sums, then rounded to float32) -- and added with a fused multiply-add to the sums of every
+    row in its group.  llvm.fma is exact fused multiply-add on every target, so both builds give the same
+    bits."""
     from llvmlite import ir
     from numba import types
     from numba.core import cgutils
@@ -164,12 +170,13 @@ def _build_accumulate():
                 align = 8 if isinstance(vtype.element, ir.DoubleType) else 4
                 return builder.load(builder.bitcast(where, vtype.as_pointer()), align=align)
 
-            def items(groups, count, weights, values):
-                """Band by band of BAND source rows, for each group g of items (rows t in the bits of g): load
-                each item's vectors once, add them times the item's weight of row t to row t's sums."""
+            def band_items(band, groups, count, weights, values):
+                """Band `band` of BAND source rows (if this kind of item has it): for each group g of items
+                (rows t in the bits of g), load each item's vectors once, add them times the item's weight
+                of row t to row t's sums."""
                 bands = builder.udiv(builder.sub(count, ir.Constant(i64, 1)), ir.Constant(i64, 2**ROWS))
-                with cgutils.for_range(builder, bands) as band:
-                    at = builder.mul(band.index, ir.Constant(i64, 2**ROWS))
+                with builder.if_then(builder.icmp_unsigned("<", band, bands)):
+                    at = builder.mul(band, ir.Constant(i64, 2**ROWS))
                     for g in range(1, 2**ROWS):
                         first = load(groups, builder.add(at, ir.Constant(i64, g)))
                         end = load(groups, builder.add(at, ir.Constant(i64, g + 1)))
@@ -184,29 +191,41 @@ def _build_accumulate():
                                 for slot, value in zip(slots[t], vectors):
                                     builder.store(builder.call(fma, [weight, value, builder.load(slot)]), slot)
 
-            with cgutils.for_range(builder, blocks_v) as blk:
-                base = builder.mul(blk.index, ir.Constant(i64, BLOCK))
-                for row in slots:
-                    for slot in row:
-                        builder.store(ir.Constant(vf, None), slot)
+            def acc_vector(t, base, k):
+                first = builder.add(builder.mul(stride_v, ir.Constant(i64, t)), base)
+                where = builder.gep(accp, [builder.add(first, ir.Constant(i64, k * LANES))])
+                return builder.bitcast(where, vf.as_pointer())
 
-                def span_values(item):
-                    hi = builder.add(load(data[6], item), base)
-                    lo = builder.add(load(data[5], item), base)
-                    diffs = [builder.fsub(vector(sumsp, hi, k, vs), vector(sumsp, lo, k, vs)) for k in range(VECTORS)]
-                    return [builder.fptrunc(d, vf) if vs != vf else d for d in diffs]
+            span_bands = builder.udiv(builder.sub(lengths[8], ir.Constant(i64, 1)), ir.Constant(i64, 2**ROWS))
+            tap_bands = builder.udiv(builder.sub(lengths[11], ir.Constant(i64, 1)), ir.Constant(i64, 2**ROWS))
+            all_bands = builder.select(builder.icmp_unsigned(">", span_bands, tap_bands), span_bands, tap_bands)
+            all_bands = builder.select(builder.icmp_unsigned(">", all_bands, ir.Constant(i64, 1)), all_bands,
+                                       ir.Constant(i64, 1))  # at least one pass, which zeroes the sums
+            with cgutils.for_range(builder, all_bands) as bnd:
+                with cgutils.for_range(builder, blocks_v) as blk:
+                    base = builder.mul(blk.index, ir.Constant(i64, BLOCK))
+                    is_first = builder.icmp_unsigned("==", bnd.index, ir.Constant(i64, 0))
+                    for t, row in enumerate(slots):
+                        for k, slot in enumerate(row):
+                            old = builder.load(acc_vector(t, base, k), align=4)
+                            builder.store(builder.select(is_first, ir.Constant(vf, None), old), slot)
 
-                def tap_values(item):
-                    at = builder.add(load(data[9], item), base)
-                    return [vector(ringp, at, k, vf) for k in range(VECTORS)]
+                    def span_values(item):
+                        hi = builder.add(load(data[6], item), base)
+                        lo = builder.add(load(data[5], item), base)
+                        diffs = [builder.fsub(vector(sumsp, hi, k, vs), vector(sumsp, lo, k, vs))
+                                 for k in range(VECTORS)]
+                        return [builder.fptrunc(d, vf) if vs != vf else d for d in diffs]
 
-                items(data[8], lengths[8], data[7], span_values)
-                items(data[11], lengths[11], data[10], tap_values)
-                for t, row in enumerate(slots):
-                    first = builder.add(builder.mul(stride_v, ir.Constant(i64, t)), base)
-                    for k, slot in enumerate(row):
-                        where = builder.gep(accp, [builder.add(first, ir.Constant(i64, k * LANES))])
-                        builder.store(builder.load(slot), builder.bitcast(where, vf.as_pointer()), align=4)
+                    def tap_values(item):
+                        at = builder.add(load(data[9], item), base)
+                        return [vector(ringp, at, k, vf) for k in range(VECTORS)]
+
+                    band_items(bnd.index, data[8], lengths[8], data[7], span_values)
+                    band_items(bnd.index, data[11], lengths[11], data[10], tap_values)
+                    for t, row in enumerate(slots):
+                        for k, slot in enumerate(row):
+                            builder.store(builder.load(slot), acc_vector(t, base, k), align=4)
             return context.get_dummy_value()
 
         return sig, codegen
