@@ -97,8 +97,8 @@ def apply_filter(pixels: np.ndarray, filt: Filter, full: float, *, alpha: bool =
     elif alpha:
         result = np.concatenate([result, opacity], axis=-1)
     if linear:
-        channels = result.shape[-1] - 1 if alpha else result.shape[-1]
-        from_linear(result[..., :channels], full)
+        result = np.ascontiguousarray(result)
+        from_linear(result, full, result.shape[-1] - 1 if alpha else None)
     if out_dtype is not None and np.dtype(out_dtype) != result.dtype:
         result = to_dtype(result, out_dtype)
     return result

@@ -11,6 +11,11 @@ FULL = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0, np.dtype(np.int
         np.dtype(np.float32): 1.0}
 
 
+#: The error for a result with no pixel value.
+OVERFLOWED = ("the result overflowed to infinity or NaN; "
+              "use smaller option values (kernel taps, amount, strength, cval)")
+
+
 def to_dtype(result: np.ndarray, dtype) -> np.ndarray:
     """Round half-to-even and clip to an integer type's range (float results are only cast).
 
@@ -21,9 +26,16 @@ def to_dtype(result: np.ndarray, dtype) -> np.ndarray:
     dtype = np.dtype(dtype)
     if result.dtype == dtype and dtype.kind != "f":
         return result
+    if result.dtype == np.float32 and result.flags.c_contiguous and dtype in (np.uint8, np.uint16):
+        from .engine.pointwise import round_to
+
+        rounded = round_to(result, dtype)
+        if rounded is not None:
+            if not rounded[1]:
+                raise ImgconvError(OVERFLOWED)
+            return rounded[0]
     if not np.isfinite(result).all():
-        raise ImgconvError("the result overflowed to infinity or NaN; "
-                           "use smaller option values (kernel taps, amount, strength, cval)")
+        raise ImgconvError(OVERFLOWED)
     if dtype.kind == "f":
         return result.astype(dtype, copy=False)
     info = np.iinfo(dtype)

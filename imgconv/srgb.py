@@ -46,8 +46,9 @@ def to_linear(pixels: np.ndarray, full: float) -> np.ndarray:
     return srgb_to_linear(pixels / full) * np.float32(full)
 
 
-def from_linear(values: np.ndarray, full: float) -> None:
-    """Encode float32 linear light (white = full) to sRGB, in place."""
+def from_linear(values: np.ndarray, full: float, channels: int | None = None) -> None:
+    """Encode the first `channels` (default all) of an H x W x C float32 image of linear light (white =
+    full) to sRGB, in place (fastest on a C-contiguous image: others are encoded through a copy)."""
     from .engine.pointwise import encode
 
-    encode(values, _encoding(), full)
+    encode(values, _encoding(), full, channels)

@@ -18,6 +18,7 @@ from PIL import Image, ImageCms, ImageOps, PngImagePlugin
 
 from imgconv.apply import apply_filter
 from imgconv.cli import cli
+from imgconv.errors import ImgconvError
 from imgconv.filters import blur, box, emboss, sharpen, sobel
 from imgconv.io import FULL, load, png, save, to_dtype
 from imgconv.job import Options, process_file
@@ -87,6 +88,23 @@ def test_to_dtype_rounds_and_clips():
     values = np.array([-3.0, 0.4, 0.6, 1.5, 2.5, 254.6, 300.0])
     np.testing.assert_array_equal(to_dtype(values, np.uint8), [0, 0, 1, 2, 2, 255, 255])
     np.testing.assert_array_equal(to_dtype(values * 300, np.uint16), [0, 120, 180, 450, 750, 65535, 65535])
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_to_dtype_one_pass_loop_equals_the_numpy_rule(rng, dtype):
+    """A C-contiguous float32 result goes through the compiled loop (when built), a strided one through
+    numpy: the same values, ties to even, clipped; infinity and NaN refused by both."""
+    top = np.iinfo(dtype).max
+    values = (rng.standard_normal((23, 31, 3)) * top).astype(np.float32)
+    values[0, :6, 0] = [0.5, 1.5, 2.5, -0.5, top + 0.5, top - 0.5]
+    want = np.clip(np.rint(values.astype(np.float64)), 0, top).astype(dtype)
+    np.testing.assert_array_equal(to_dtype(values, dtype), want)
+    np.testing.assert_array_equal(to_dtype(values[:, ::2], dtype), want[:, ::2])
+    for bad in (np.inf, -np.inf, np.nan):
+        broken = values.copy()
+        broken[-1, -1, -1] = bad
+        with pytest.raises(ImgconvError, match="overflowed"):
+            to_dtype(broken, dtype)
 
 
 def test_filtering_rounds_instead_of_truncating(tmp_path):
@@ -554,6 +572,7 @@ def test_tifffile_and_imagecodecs_are_imported_only_for_the_files_that_need_them
 import sys
 from click.testing import CliRunner
 from imgconv.cli import cli
+from imgconv.errors import ImgconvError
 CliRunner().invoke(cli, ["--help"])
 wide = ("tifffile", "imagecodecs")
 assert not any(m in sys.modules for m in wide + ("numba",)), "imported for --help"

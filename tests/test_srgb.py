@@ -34,3 +34,6 @@ def test_encoding_is_within_1e_5_of_white_of_the_formula(rng, full):
     want = encode(np.clip(linear[..., :3].astype(np.float64) / full, 0, 1)) * full
     np.testing.assert_allclose(got[..., :3], want, rtol=0, atol=1e-5 * full)
     np.testing.assert_array_equal(got[..., 3], linear[..., 3])  # alpha untouched
+    whole = linear.copy()
+    from_linear(whole, full, 3)  # the whole RGBA image, colour channels only, as apply() passes it
+    np.testing.assert_array_equal(whole, got)

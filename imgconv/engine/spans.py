@@ -201,31 +201,30 @@ def _build_accumulate():
             all_bands = builder.select(builder.icmp_unsigned(">", span_bands, tap_bands), span_bands, tap_bands)
             all_bands = builder.select(builder.icmp_unsigned(">", all_bands, ir.Constant(i64, 1)), all_bands,
                                        ir.Constant(i64, 1))  # at least one pass, which zeroes the sums
-            with cgutils.for_range(builder, all_bands) as bnd:
-                with cgutils.for_range(builder, blocks_v) as blk:
-                    base = builder.mul(blk.index, ir.Constant(i64, BLOCK))
-                    is_first = builder.icmp_unsigned("==", bnd.index, ir.Constant(i64, 0))
-                    for t, row in enumerate(slots):
-                        for k, slot in enumerate(row):
-                            old = builder.load(acc_vector(t, base, k), align=4)
-                            builder.store(builder.select(is_first, ir.Constant(vf, None), old), slot)
+            with cgutils.for_range(builder, all_bands) as bnd, cgutils.for_range(builder, blocks_v) as blk:
+                base = builder.mul(blk.index, ir.Constant(i64, BLOCK))
+                is_first = builder.icmp_unsigned("==", bnd.index, ir.Constant(i64, 0))
+                for t, row in enumerate(slots):
+                    for k, slot in enumerate(row):
+                        old = builder.load(acc_vector(t, base, k), align=4)
+                        builder.store(builder.select(is_first, ir.Constant(vf, None), old), slot)
 
-                    def span_values(item):
-                        hi = builder.add(load(data[6], item), base)
-                        lo = builder.add(load(data[5], item), base)
-                        diffs = [builder.fsub(vector(sumsp, hi, k, vs), vector(sumsp, lo, k, vs))
-                                 for k in range(VECTORS)]
-                        return [builder.fptrunc(d, vf) if vs != vf else d for d in diffs]
+                def span_values(item):
+                    hi = builder.add(load(data[6], item), base)
+                    lo = builder.add(load(data[5], item), base)
+                    diffs = [builder.fsub(vector(sumsp, hi, k, vs), vector(sumsp, lo, k, vs))
+                             for k in range(VECTORS)]
+                    return [builder.fptrunc(d, vf) if vs != vf else d for d in diffs]
 
-                    def tap_values(item):
-                        at = builder.add(load(data[9], item), base)
-                        return [vector(ringp, at, k, vf) for k in range(VECTORS)]
+                def tap_values(item):
+                    at = builder.add(load(data[9], item), base)
+                    return [vector(ringp, at, k, vf) for k in range(VECTORS)]
 
-                    band_items(bnd.index, data[8], lengths[8], data[7], span_values)
-                    band_items(bnd.index, data[11], lengths[11], data[10], tap_values)
-                    for t, row in enumerate(slots):
-                        for k, slot in enumerate(row):
-                            builder.store(builder.load(slot), acc_vector(t, base, k), align=4)
+                band_items(bnd.index, data[8], lengths[8], data[7], span_values)
+                band_items(bnd.index, data[11], lengths[11], data[10], tap_values)
+                for t, row in enumerate(slots):
+                    for k, slot in enumerate(row):
+                        builder.store(builder.load(slot), acc_vector(t, base, k), align=4)
             return context.get_dummy_value()
 
         return sig, codegen
