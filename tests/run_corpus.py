@@ -18,11 +18,9 @@ import os
 import sys
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
-from concurrent.futures.process import BrokenProcessPool
-from multiprocessing import get_context
 from pathlib import Path
+
+from worker import Worker
 
 COMMANDS = [["blur", "--sigma", "1"], ["box", "--size", "3"], ["sharpen"], ["unsharp"], ["emboss"], ["sobel"],
             ["convolve", "--kernel", "1 2 1; 2 4 2; 1 2 1", "--normalize"], ["blur", "--linear"]]
@@ -98,36 +96,6 @@ def problems(outcome: dict, out_name: str) -> list:
     return found
 
 
-class Worker:
-    def __init__(self, timeout: float):
-        self.timeout, self.pool = timeout, None
-
-    def run(self, *args):
-        if self.pool is None:
-            self.pool = ProcessPoolExecutor(1, mp_context=get_context("spawn"))
-        future = self.pool.submit(run_case, *args)
-        try:
-            return future.result(timeout=self.timeout)
-        except FutureTimeout:
-            self.kill()
-            return "hang"
-        except BrokenProcessPool:
-            self.pool = None
-            return "crash"
-
-    def close(self):
-        if self.pool is not None:
-            self.pool.shutdown(wait=True)
-            self.pool = None
-
-    def kill(self):
-        if self.pool is not None:
-            for process in list(self.pool._processes.values()):
-                process.kill()
-            self.pool.shutdown(wait=False, cancel_futures=True)
-            self.pool = None
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folder")
@@ -143,7 +111,7 @@ def main():
         cases = COMMANDS if args.commands == "all" else COMMANDS[:1]
         for j, command in enumerate(cases):
             out_name = f"out.{OUTPUTS[(i + j) % len(OUTPUTS)]}"
-            outcome = worker.run(str(path.resolve()), command, out_name)
+            outcome = worker.run(run_case, str(path.resolve()), command, out_name)
             found = [outcome] if isinstance(outcome, str) else problems(outcome, out_name)
             if found:
                 bad += 1

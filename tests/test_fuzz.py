@@ -25,10 +25,6 @@ import io
 import os
 import random
 import tempfile
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
-from concurrent.futures.process import BrokenProcessPool
-from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +32,7 @@ import pytest
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 from PIL import Image
+from worker import Worker
 
 EXAMPLES = int(os.environ.get("IMGCONV_FUZZ_EXAMPLES", "100"))
 HANG_SECONDS = float(os.environ.get("IMGCONV_FUZZ_TIMEOUT", "60"))
@@ -103,37 +100,10 @@ def _warm_up():
     import imgconv.cli  # noqa: F401 - import (and numba-compile on first use) before the clock starts
 
 
-class Worker:
-    """One spawned process running cases; replaced if it crashes or hangs."""
-
-    def __init__(self):
-        self.pool = None
-
-    def run(self, args, folder):
-        if self.pool is None:
-            self.pool = ProcessPoolExecutor(1, mp_context=get_context("spawn"), initializer=_warm_up)
-        future = self.pool.submit(_invoke, [str(a) for a in args], str(folder))
-        try:
-            return future.result(timeout=HANG_SECONDS)
-        except FutureTimeout:
-            self.kill()
-            pytest.fail(f"imgconv {' '.join(map(str, args))}: no answer in {HANG_SECONDS} s (a hang)\n{REPLAY}")
-        except BrokenProcessPool:
-            self.pool = None
-            pytest.fail(f"imgconv {' '.join(map(str, args))}: the process died (a crash)\n{REPLAY}")
-
-    def kill(self):
-        if self.pool is not None:
-            for process in list(self.pool._processes.values()):
-                process.kill()
-            self.pool.shutdown(wait=False, cancel_futures=True)
-            self.pool = None
-
-
 @pytest.fixture(scope="module")
 def worker():
-    w = Worker()
-    w.run(["kernels"], tempfile.gettempdir())  # start it and pay the imports once
+    w = Worker(HANG_SECONDS, initializer=_warm_up)
+    w.run(_invoke, ["kernels"], tempfile.gettempdir())  # start it and pay the imports once
     yield w
     w.kill()
 
@@ -206,7 +176,10 @@ def check(worker, args, folder, inputs, output):
     """Run and apply the rule: success with a complete output, or a clean error with no output."""
     from imgconv.io import load
 
-    outcome = worker.run(args, folder)
+    outcome = worker.run(_invoke, [str(a) for a in args], str(folder))
+    if outcome in ("hang", "crash"):
+        what = f"no answer in {HANG_SECONDS} s (a hang)" if outcome == "hang" else "the process died (a crash)"
+        pytest.fail(f"imgconv {' '.join(map(str, args))}: {what}\n{REPLAY}")
     shown = f"imgconv {' '.join(map(str, args))}\n{outcome['stderr']}\n{REPLAY}"
     assert outcome["escaped"] is None, f"an exception escaped:\n{outcome['escaped']}\n{shown}"
     assert "Traceback" not in outcome["stderr"] + outcome["stdout"], shown
