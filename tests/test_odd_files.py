@@ -177,3 +177,43 @@ def test_a_cut_heic_is_one_line_though_libheif_writes_two(tmp_path):
             failures += 1
             assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert failures > 0
+
+
+# --------------------------------------------------------------- a damaged LZW strip
+
+def _damaged_lzw_tiffs(tmp_path):
+    """LZW TIFFs (OpenCV writes LZW) with a few bytes of their strips changed, one after another."""
+    import random
+
+    import cv2
+
+    pixels = np.random.default_rng(0).integers(0, 256, (64, 80, 3), dtype=np.uint8)
+    pixels[10:30] = 123
+    whole = tmp_path / "whole.tif"
+    cv2.imwrite(str(whole), pixels)
+    data = whole.read_bytes()
+    for seed in range(60):
+        pick = random.Random(seed)
+        damaged = bytearray(data)
+        for _ in range(pick.randint(1, 6)):
+            damaged[pick.randrange(200, len(damaged))] = pick.randrange(256)
+        path = tmp_path / f"damaged{seed}.tif"
+        path.write_bytes(bytes(damaged))
+        yield path
+
+
+def test_a_damaged_lzw_tiff_is_one_error_line_with_libtiffs_reason(tmp_path):
+    """libtiff's error handler prints "Using code not yet in table." on file descriptor 2 for a damaged LZW
+    strip (found by the fuzz tests): that goes into the one error line, not onto stderr beside it."""
+    for src in _damaged_lzw_tiffs(tmp_path):
+        check = subprocess.run([sys.executable, "-c", f"from PIL import Image; Image.open({str(src)!r}).load()"],
+                               capture_output=True, text=True)
+        if "Using code not yet in table" in check.stderr:  # a file that makes libtiff print
+            break
+    else:
+        pytest.fail("no damaged LZW TIFF made libtiff print: the test has nothing to check")
+    proc = run_process("blur", src, tmp_path / "out.png")
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("imgconv: "), proc.stderr
+    assert "libtiff: Using code not yet in table" in proc.stderr
+    assert not (tmp_path / "out.png").exists()

@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import logging
+import os
+import sys
+import tempfile
+import threading
 from contextlib import contextmanager
 
+#: Held while file descriptor 2 is swapped for a capture (c_stderr).
+_FD2 = threading.Lock()
 #: Loggers of the libraries that decode and encode for imgconv.
 LOGGERS = ("PIL", "tifffile", "imagecodecs")
 
@@ -36,3 +42,22 @@ def as_notes(notes: list):
         for logger, propagate in zip(loggers, saved):
             logger.removeHandler(handler)
             logger.propagate = propagate
+
+
+@contextmanager
+def c_stderr(lines: list):
+    """What C code writes straight to file descriptor 2 meanwhile (libtiff's error handler, which Pillow
+    leaves in place, prints "Using code not yet in table." for a damaged LZW strip), collected into
+    `lines` instead of shown.  File descriptor 2 is the process's: one thread at a time swaps it (two
+    interleaved swaps could leave it pointing at the other's file), and only around one decoder call."""
+    sys.stderr.flush()
+    with _FD2, tempfile.TemporaryFile() as capture:
+        saved = os.dup(2)
+        os.dup2(capture.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            capture.seek(0)
+            lines += [line.strip() for line in capture.read().decode(errors="replace").splitlines() if line.strip()]

@@ -177,7 +177,7 @@ def _pillow_misreads_tiff(img, data: bytes) -> bool:
 
 def _load_pillow(img: Image.Image, name: str, notes: list) -> Picture:
     info = metadata.read(img)
-    img.load()
+    _decode(img, notes)
     upright = ImageOps.exif_transpose(img)
     if upright is not None:
         img = upright
@@ -208,6 +208,22 @@ def _load_pillow(img: Image.Image, name: str, notes: list) -> Picture:
         pixels = pixels[:, :, np.newaxis]
     return Picture(np.ascontiguousarray(pixels), alpha=img.mode in ("LA", "RGBA"), info=info, notes=notes,
                    cmyk=img.mode == "CMYK")
+
+
+def _decode(img: Image.Image, notes: list) -> None:
+    """img.load(); a TIFF's libtiff messages become part of the error, or notes, not stderr lines."""
+    if img.format != "TIFF":
+        img.load()
+        return
+    lines = []
+    try:
+        with logs.c_stderr(lines):
+            img.load()
+    except OSError as e:
+        if lines:  # "tempfile.tif: Using code not yet in table." -> "libtiff: Using code not yet in table."
+            raise OSError(f"{e}; libtiff: {lines[-1].split(': ', 1)[-1]}") from None
+        raise
+    notes += [f"libtiff: {line.split(': ', 1)[-1]}" for line in lines]
 
 
 def _load_plugin(fmt: str, data: bytes, check_size, notes: list) -> Picture:
