@@ -2,17 +2,18 @@
 
     python benchmarks/fit_planner.py            # measure, fit, print the constants and the fit's error
     python benchmarks/fit_planner.py --write    # ... and write them into the engine modules
+    python benchmarks/fit_planner.py --engine spans --write   # one engine (or several: repeat it)
 
-Model, per engine (imgconv.engine's contract):  seconds = values * PER_VALUE + work(kernel, shape) / RATE
-on one thread, with values = H*W*C and work() as the engine module defines it (non-zero taps per value for
-direct, rank*(k1+k2) for separable, one per value for sat, n*log2(n) per channel for fft, k1*k2 per value
-for im2col).  Each engine of the registry (imgconv.engine.ENGINES) is timed on a grid of kernels on 1080p
-and 4K RGB images, the way one thread runs it (the ahead-of-time loops when built), for the three type
-pairs the engines see -- float32 into float32, uint8 into float32 (a filter with a finishing step) and
-uint8 into uint8 (a plain filter on a photo: the fixed-point loops) -- best of --repeat runs (the best run
-is the least disturbed by other work on the machine).  The two constants are fitted by non-negative least
-squares on relative error (each sample divided by its measured time, so small and large workloads weigh
-alike).  Writes benchmarks/results/planner_fit.json.
+Model, per engine (imgconv.engine's contract): seconds = values * PER_VALUE + work(kernel, shape) / RATE on
+one thread, with values = H*W*C and work() as the engine module defines it (non-zero taps per value for
+direct, rank*(k1+k2) for separable, one per value for sat, n*log2(n) per channel for fft, k1*k2 per value for
+im2col, two per run of equal taps plus one per other tap for spans). Each engine of the registry
+(imgconv.engine.ENGINES) is timed on a grid of kernels on 1080p and 4K RGB images, the way one thread runs it
+(the ahead-of-time loops when built), for the three type pairs the engines see -- float32 into float32, uint8
+into float32 (a filter with a finishing step) and uint8 into uint8 (a plain filter on a photo: the fixed-point
+loops) -- best of --repeat runs (the best run is the least disturbed by other work on the machine). The two
+constants are fitted by non-negative least squares on relative error (each sample divided by its measured
+time, so small and large workloads weigh alike). Writes benchmarks/results/planner_fit.json.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from imgconv.convolution import run_plan  # noqa: E402
 from imgconv.engine import ENGINES, engine, loops  # noqa: E402
 from imgconv.engine.planner import plan  # noqa: E402
-from imgconv.filters import box_kernel, emboss_kernel, gaussian_kernel, sharpen_kernel  # noqa: E402
+from imgconv.filters import box_kernel, disk_kernel, emboss_kernel, gaussian_kernel, sharpen_kernel  # noqa: E402
 from imgconv.kernel import KernelInfo  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -66,16 +67,19 @@ def grid(rng):
     out.append(("fft", "dense 15x15", dense[15], (big,)))
     for k in (3, 5):
         out.append(("im2col", f"dense {k}x{k}", dense[k], (small,)))
+    for r in (3, 8, 20, 50):
+        out.append(("spans", f"disk r{r}", disk_kernel(r), (small, big)))
+    out.append(("spans", "box 31", box_kernel(31), (small, big)))
     return out
 
 
-def measure(repeat: int):
+def measure(repeat: int, engines=ENGINES):
     rng = np.random.default_rng(3)
     images = {}
     samples = []
     runner = "aot" if loops.aot_module() is not None else "jit"
     for algo, label, kernel, sizes in grid(rng):
-        if algo not in ENGINES:
+        if algo not in engines:
             continue
         for hw in sizes:
             for dtype, result in TYPES:
@@ -151,9 +155,10 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--repeat", type=int, default=7)
     ap.add_argument("--write", action="store_true", help="write the fitted constants into the engine modules")
+    ap.add_argument("--engine", action="append", choices=list(ENGINES), help="fit only this engine (repeatable)")
     args = ap.parse_args(argv)
 
-    samples = measure(args.repeat)
+    samples = measure(args.repeat, args.engine or ENGINES)
     fitted = fit(samples)
     from rich.console import Console
     from rich.table import Table
@@ -166,7 +171,13 @@ def main(argv=None):
                       f"{f['max_rel_error']:.0%}", str(f["samples"]))
     Console().print(table)
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "planner_fit.json").write_text(json.dumps({"fitted": fitted, "samples": samples}, indent=1))
+    path = RESULTS / "planner_fit.json"
+    record = {"fitted": fitted, "samples": samples}
+    if args.engine and path.exists():  # some engines re-fitted: the others' records stay
+        earlier = json.loads(path.read_text())
+        record = {"fitted": {**{k: v for k, v in earlier["fitted"].items() if k not in fitted}, **fitted},
+                  "samples": [x for x in earlier["samples"] if x["engine"] not in fitted] + samples}
+    path.write_text(json.dumps(record, indent=1))
     if args.write:
         write(fitted)
 

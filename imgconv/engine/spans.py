@@ -39,11 +39,11 @@ from .shapes import values
 from .threads import run_rows
 
 #: The cost model on one thread: span and tap updates per second, and seconds per output value of memory
-#: traffic, prefix sums and bookkeeping.  Fitted as benchmarks/fit_planner.py fits the others (one thread,
-#: ahead of time, best of 3, NNLS on relative error) to disks of radius 3 to 50 and a 31x31 box on 1080p and
-#: 4K RGB images, float32 -> float32, uint8 -> float32 and uint8 -> uint8 (median error 15%).
-RATE = 2.62e+10
-PER_VALUE = 9.03e-10
+#: traffic, prefix sums and bookkeeping.  Fitted by benchmarks/fit_planner.py --engine spans (one thread,
+#: ahead of time, best of 5, NNLS on relative error) to disks of radius 3 to 50 and a 31x31 box on 1080p and
+#: 4K RGB images, float32 -> float32, uint8 -> float32 and uint8 -> uint8 (median error 11%).
+RATE = 2.85e+10
+PER_VALUE = 1.09e-09
 NUMBA = True
 THREADED = True
 #: Shortest run of equal taps worth a span (two reads) rather than taps (one read each).
