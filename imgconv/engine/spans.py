@@ -16,7 +16,7 @@ are taps.
 
 A disk of radius 20 is 39 spans and 160 edge taps: ~240 vector loads and multiply-adds per 16 output
 values, so the loop nest is built for the load ports, not for memory:
-  * the image is cut into vertical strips (STRIP_BYTES: a thread's ring of padded rows and their sums
+  * the image is cut into vertical strips (strip_bytes(): a thread's ring of padded rows and their sums
     stays in its L2 cache), each with its own prefix sums (exact over a strip; the halo is summed twice);
   * ROWS output rows x BLOCK values are summed at once in registers (`accumulate`, LLVM IR: 16-lane
     float32 vectors and fused multiply-adds).  Output row i + t reads kernel row
@@ -29,6 +29,9 @@ values, so the loop nest is built for the load ports, not for memory:
 Most loads are unaligned (a tap's offset is v*C values), and a 64-byte load across two cache lines costs
 two; the loads, not the multiply-adds, bound the loop.
 """
+
+import functools
+from pathlib import Path
 
 import numpy as np
 
@@ -63,8 +66,11 @@ ROW_GROUP = ROWS
 BLOCK = LANES * VECTORS
 #: Source rows whose items the block loop takes together (their lines stay in L1 meanwhile).
 BAND = 8
-#: Bytes of one thread's ring of padded strip rows and their prefix sums (kept in its L2 cache).
-STRIP_BYTES = 1 << 20
+#: Bytes of one thread's ring of padded strip rows and their prefix sums, kept in its L2 cache: this part of
+#: the core's L2 (Linux says how big; else 1 MiB).  On this machine's 2 MiB, 1.5 MiB against 1 MiB was, at
+#: radius 50 on one thread, 3% faster on uint8 and 9% on float32 (whose sums take 8 bytes).
+STRIP_SHARE = 0.75
+STRIP_BYTES = None  # None: STRIP_SHARE of the L2 cache
 
 
 def decompose(taps: np.ndarray):
@@ -390,11 +396,25 @@ def tables(taps: np.ndarray, channels: int):
     return span_d, span_a, span_b, span_w, span_groups, tap_d, tap_off, tap_w, tap_groups
 
 
+@functools.cache
+def strip_bytes() -> int:
+    """STRIP_SHARE of one core's L2 cache as Linux's sysfs gives it (1 MiB where it does not)."""
+    for index in Path("/sys/devices/system/cpu/cpu0/cache").glob("index*"):
+        try:
+            level, kind = (index / "level").read_text().strip(), (index / "type").read_text().strip()
+            size = (index / "size").read_text().strip()
+        except OSError:
+            continue
+        if level == "2" and kind in ("Unified", "Data") and size[:-1].isdigit() and size[-1] in "KM":
+            return int(int(size[:-1]) * (1024 if size[-1] == "K" else 1024**2) * STRIP_SHARE)
+    return 1 << 20
+
+
 def strip_width(k1: int, halo: int, channels: int, sum_bytes: int) -> int:
     """Output values per strip: the ring of k1 + ROWS - 1 strip rows and their sums fill STRIP_BYTES; a
     multiple of BLOCK * C (whole blocks, and every strip starts on channel 0)."""
     unit = BLOCK * channels
-    fit = STRIP_BYTES // ((k1 + ROWS - 1) * (4 + sum_bytes)) - halo
+    fit = (STRIP_BYTES or strip_bytes()) // ((k1 + ROWS - 1) * (4 + sum_bytes)) - halo
     return max(unit, fit // unit * unit)
 
 
