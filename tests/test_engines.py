@@ -136,6 +136,28 @@ def test_spans_strips_and_row_groups(rng, border, monkeypatch):
                                                err_msg=f"{hw} {layout} {dtype} {threads} thread(s)")
 
 
+def test_spans_strips_fill_three_quarters_of_the_l2_cache_linux_describes(tmp_path, monkeypatch):
+    from imgconv.engine import spans
+
+    for name, level, kind, size in (("index0", 1, "Data", "48K"), ("index1", 1, "Instruction", "32K"),
+                                    ("index2", 2, "Unified", "2048K"), ("index3", 3, "Unified", "300M")):
+        (tmp_path / name).mkdir()
+        for field, value in (("level", level), ("type", kind), ("size", size)):
+            (tmp_path / name / field).write_text(f"{value}\n")
+    monkeypatch.setattr(spans, "CACHES", tmp_path)
+    spans.strip_bytes.cache_clear()
+    try:
+        assert spans.strip_bytes() == 3 << 19
+        (tmp_path / "index2" / "size").write_text("1M\n")
+        spans.strip_bytes.cache_clear()
+        assert spans.strip_bytes() == 3 << 18
+        monkeypatch.setattr(spans, "CACHES", tmp_path / "missing")
+        spans.strip_bytes.cache_clear()
+        assert spans.strip_bytes() == 1 << 20
+    finally:
+        spans.strip_bytes.cache_clear()
+
+
 def test_spans_accumulate_matches_its_definition(rng):
     """The block loop (LLVM IR) against its NumPy definition, for float32 and float64 sums: items shared by
     several output rows, each row with its own weight (some zero)."""
