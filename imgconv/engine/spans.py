@@ -323,6 +323,15 @@ def _offsets(i, depth, length, item_d, item_off, out):
         out[s] = ((i + item_d[s]) % depth) * length + item_off[s]
 
 
+@loop
+def _advance(out, step, total):
+    """_offsets for source rows `step` values (ROWS ring rows) further on, from the ones before: out[s] + step,
+    wrapped around the ring of `total` values (no division per item: 3% of the loop at radius 50)."""
+    for s in range(out.shape[0]):
+        at = out[s] + step
+        out[s] = at - total if at >= total else at
+
+
 @loop(exports="void(intp, intp, {image}[:, ::1], {image}[::1], intp[::1], intp[::1], intp, intp, f4, intp, "
                "intp[::1], intp[::1], intp[::1], f4[::1], intp[::1], intp[::1], intp[::1], f4[::1], intp[::1], "
                "{sum}[::1], intp, f4, f4, b1, {result}[:, ::1])")
@@ -353,9 +362,13 @@ def fill_rows(first, end, image2d, cval_row, rows, cols, left, channels, cval, k
             count = min(ROWS, end - i)
             for p in range(i + k1 - 1, i + k1 - 1 + count):
                 _load(image2d, cval_row, rows, cols, left, channels, cval, p, s0 // channels, padded, ring, sums)
-            _offsets(i, depth, length, span_d, span_a, lo_at)
-            _offsets(i, depth, length, span_d, span_b, hi_at)
-            _offsets(i, depth, length, tap_d, tap_off, tap_at)
+            if i == first:
+                _offsets(i, depth, length, span_d, span_a, lo_at)
+                _offsets(i, depth, length, span_d, span_b, hi_at)
+                _offsets(i, depth, length, tap_d, tap_off, tap_at)
+            else:
+                for at in (lo_at, hi_at, tap_at):
+                    _advance(at, ROWS * length, depth * length)
             accumulate(flat_acc, acc.shape[1], (width + BLOCK - 1) // BLOCK, flat_sums, flat_ring, lo_at, hi_at,
                        span_w, span_groups, tap_at, tap_w, tap_groups)
             for t in range(count):
