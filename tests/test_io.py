@@ -100,6 +100,7 @@ def test_to_dtype_one_pass_loop_equals_the_numpy_rule(rng, dtype):
     want = np.clip(np.rint(values.astype(np.float64)), 0, top).astype(dtype)
     np.testing.assert_array_equal(to_dtype(values, dtype), want)
     np.testing.assert_array_equal(to_dtype(values[:, ::2], dtype), want[:, ::2])
+    assert to_dtype(np.empty((0, 4), np.float32), dtype).shape == (0, 4)
     for bad in (np.inf, -np.inf, np.nan):
         broken = values.copy()
         broken[-1, -1, -1] = bad

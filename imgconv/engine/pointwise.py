@@ -104,6 +104,8 @@ def round_to(values: np.ndarray, dtype):
     if function is None:
         return None
     out = np.empty(values.shape, dtype)
+    if out.size == 0:
+        return out, True
     height = values.shape[0] if values.ndim else 1
     bad = np.zeros(1, np.uint8)
     info = np.iinfo(dtype)
