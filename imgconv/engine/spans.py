@@ -426,7 +426,7 @@ def strip_bytes() -> int:
 
 
 def strip_width(k1: int, halo: int, channels: int, sum_bytes: int) -> int:
-    """Output values per strip: the ring of k1 + ROWS - 1 strip rows and their sums fill STRIP_BYTES; a
+    """Output values per strip: the ring of k1 + ROWS - 1 strip rows and their sums fill strip_bytes(); a
     multiple of BLOCK * C (whole blocks, and every strip starts on channel 0)."""
     unit = BLOCK * channels
     fit = (STRIP_BYTES or strip_bytes()) // ((k1 + ROWS - 1) * (4 + sum_bytes)) - halo
