@@ -105,16 +105,13 @@ def _process(source, target, filters, options: Options, on_band=None, runner=Non
     chain = (filters,) if isinstance(filters, Filter) else tuple(filters)
     if len(chain) == 1 and hasattr(chain[0], "process"):  # a whole-image step (deconvolution.job.Deblur)
         return chain[0].process(source, target, options)
-    report = Report(str(source), str(target))
-    check_target(source, target, options.overwrite, options.in_place, options.fmt)
+    report = start_report(source, target, options)
     fmt = output_format(target, options.fmt)
     clock = time.perf_counter()
     picture, rows = stream.open_input(source, target, fmt, chain, options)
     try:
-        report.notes += picture.notes
+        note_opened(report, picture, clock, "open" if isinstance(picture, TiffRows) else "load")
         height, width = picture.shape[:2]
-        report.megapixels = height * width / 1e6
-        report.seconds["open" if isinstance(picture, TiffRows) else "load"] = time.perf_counter() - clock
         for filt in chain:
             problem = filt.too_big_for(height, width)
             if problem:
@@ -137,6 +134,20 @@ def _process(source, target, filters, options: Options, on_band=None, runner=Non
     finally:
         if isinstance(picture, TiffRows):
             picture.close()
+
+
+def start_report(source, target, options: Options) -> Report:
+    """The report of one file's job, once its target is known to be one it may write."""
+    check_target(source, target, options.overwrite, options.in_place, options.fmt)
+    return Report(str(source), str(target))
+
+
+def note_opened(report: Report, picture, clock: float, step: str = "load") -> None:
+    """What opening the input (a Picture or TiffRows) found, and the seconds since `clock` it took."""
+    report.notes += picture.notes
+    height, width = picture.shape[:2]
+    report.megapixels = height * width / 1e6
+    report.seconds[step] = time.perf_counter() - clock
 
 
 def _filter_and_save(picture, chain, linear, source, target, options: Options, report: Report) -> Report:

@@ -48,17 +48,13 @@ class Deblur:
         """Load `source`, deconvolve it, save `target` atomically; an imgconv.job.Report of what happened."""
         from ..dtypes import to_dtype
         from ..io import load
-        from ..job import Report, check_target, save_result
+        from ..job import note_opened, save_result, start_report
         from ..psf import check_fits
 
-        report = Report(str(source), str(target))
-        check_target(source, target, options.overwrite, options.in_place, options.fmt)
+        report = start_report(source, target, options)
         clock = time.perf_counter()
         picture = load(source, max_pixels=options.max_pixels)
-        report.notes += picture.notes
-        height, width = picture.pixels.shape[:2]
-        report.megapixels = height * width / 1e6
-        report.seconds["load"] = time.perf_counter() - clock
+        note_opened(report, picture, clock)
         check_fits(self.psf, picture.pixels.shape, str(source))
         if options.band_rows:
             report.notes.append("deblur works on the whole image: --band-rows does not apply")
