@@ -107,13 +107,17 @@ def test_fail_fast_and_skip_existing(photos, tmp_path):
 
 def test_parallel_fail_fast_stops_at_the_first_failure(photos, tmp_path):
     """--fail-fast with worker processes: after the first failure no further file starts.  Jobs are fed
-    2 per worker ahead, so at most the 3 given out with the bad one can still be written."""
+    2 per worker ahead, so at most the 3 given out with the bad one can still be written.  The good
+    photos are large enough (9 Mpx) that none is done before the bad one has failed, even when the
+    worker given the bad one starts late (with coffee.jpg itself, a busy CI machine once wrote 4)."""
     many = photos / "many"
     many.mkdir()
+    with Image.open(SAMPLES / "coffee.jpg") as img:
+        img.resize((img.width * 6, img.height * 6)).save(many / "big.jpg", quality=90)
     good = []
     for i in range(12):
         good.append(many / f"g{i:02d}.jpg")
-        shutil.copy(SAMPLES / "coffee.jpg", good[-1])
+        shutil.copy(many / "big.jpg", good[-1])
     out = tmp_path / "out"
     result = run("blur", photos / "a" / "bad.jpg", *good, "--out-dir", out, "--fail-fast", "--jobs", "2", "--quiet")
     assert result.exit_code == 1 and "bad.jpg" in result.output
