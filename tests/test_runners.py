@@ -24,6 +24,13 @@ needs_aot = pytest.mark.skipif(loops.aot_module() is None, reason="imgconv._loop
 NUMBA_ENGINES = [name for name in ENGINES if engine(name).NUMBA]
 
 
+def fresh_process(code: str) -> list[str]:
+    """The words `code` prints in a new Python process (where nothing is imported or loaded yet)."""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    return out.stdout.split()
+
+
 def test_the_loops_were_compiled_at_install_where_a_compiler_exists():
     """setup.py's build may fail quietly (the loops are then jitted on first use); where a C compiler is
     present, as in CI, a failure is a bug -- this test makes it loud instead of skipping the rest."""
@@ -113,9 +120,7 @@ def test_a_fresh_process_filters_ahead_of_time_without_importing_numba():
             "huge = imgconv.plan(gaussian_kernel(2), (30000, 30000, 3), threads=2)\n"
             "imgconv.convolve(np.zeros((16, 16, 3), np.uint8), gaussian_kernel(2), algo='separable', threads=2)\n"
             "print(photo.runner, loaded, huge.runner, huge.threads)\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.split() == ["aot", "False", "jit", "2"]
+    assert fresh_process(code) == ["aot", "False", "jit", "2"]
 
 
 @needs_aot
@@ -131,10 +136,8 @@ def test_a_plan_run_many_times_pays_for_numba_once():
             "imgconv.deconvolve(np.ones((1600, 2560, 3), np.float32), 'gaussian:2', iterations=30, tolerance=1,\n"
             "                   stats=stats)\n"
             "print(once.runner, once.threads, often.runner, often.threads, *[p.runner for p in stats['plans']])\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, out.stderr
     deconvolving = "jit" if cores() >= 2 else "aot"  # one core: the jitted loops cannot be faster
-    assert out.stdout.split() == ["aot", "1", "jit", "2", deconvolving, deconvolving]
+    assert fresh_process(code) == ["aot", "1", "jit", "2", deconvolving, deconvolving]
 
 
 def test_an_engine_is_ready_for_a_type_once_its_loops_for_that_type_are_loaded():
@@ -149,9 +152,7 @@ def test_an_engine_is_ready_for_a_type_once_its_loops_for_that_type_are_loaded()
             "module = engine('separable')\n"
             "print(planner._jit_ready(module, np.float32), planner._jit_ready(module, np.uint8) > 0,\n"
             "      planner._jit_ready(module) > 0)\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.split() == ["0.0", "True", "True"]
+    assert fresh_process(code) == ["0.0", "True", "True"]
 
 
 def test_getting_ready_is_shared_between_runs():
@@ -187,10 +188,10 @@ def test_estimates_count_getting_ready():
             "k = KernelInfo(gaussian_kernel(2))\n"
             "ways = {r: s for s, r, t in planner.ways('separable', k, (100, 100, 3), 2)}\n"
             "print(ways['jit'] - planner.seconds('separable', k, (100, 100, 3)) / 2)\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True)
+    (extra,) = fresh_process(code)
     from imgconv.engine.planner import LOOP_LOAD_SECONDS, NUMBA_IMPORT_SECONDS
 
-    assert float(out.stdout) == pytest.approx(NUMBA_IMPORT_SECONDS + LOOP_LOAD_SECONDS)
+    assert float(extra) == pytest.approx(NUMBA_IMPORT_SECONDS + LOOP_LOAD_SECONDS)
 
 
 def test_library_convolve_threads_argument(rng):
