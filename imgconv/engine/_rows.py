@@ -202,7 +202,7 @@ def sweep_taps(ring, i, k1, tap_u, tap_off, tap_w, count, start, acc, at, n, kee
 def correlate_taps(ring, i, k1, tap_u, tap_off, tap_w, count, start, acc, at, n):
     """acc[at : at + n] = sum over a kernel's `count` non-zero taps of weight * shifted ring row, for
     outputs start .. start+n-1 of output row i, from a ring of the k1 padded rows it reads (the direct
-    and spans engines).  Eight, four, two or one taps per sweep over acc, the first sweep assigning;
+    engine).  Eight, four, two or one taps per sweep over acc, the first sweep assigning;
     taps are read as (ring row, offset) pairs: no views in the loop nest."""
     if count == 0:
         for m in range(n):

@@ -64,7 +64,8 @@ ROWS = 4
 ROW_GROUP = ROWS
 #: Output values per row of one block.
 BLOCK = LANES * VECTORS
-#: Source rows whose items the block loop takes together (their lines stay in L1 meanwhile).
+#: Source rows whose items the block loop takes together, block by block along the strip (the lines of
+#: one band near a block stay in L1 for the next block).
 BAND = 8
 #: Bytes of one thread's ring of padded strip rows and their prefix sums, kept in its L2 cache: this part of
 #: the core's L2 (Linux says how big; else 1 MiB).  On this machine's 2 MiB, 1.5 MiB against 1 MiB was, at
@@ -178,11 +179,10 @@ def _build_accumulate():
                 align = 8 if isinstance(vtype.element, ir.DoubleType) else 4
                 return builder.load(builder.bitcast(where, vtype.as_pointer()), align=align)
 
-            def band_items(band, groups, count, weights, values):
-                """Band `band` of BAND source rows (if this kind of item has it): for each group g of items
-                (rows t in the bits of g), load each item's vectors once, add them times the item's weight
-                of row t to row t's sums."""
-                bands = builder.udiv(builder.sub(count, ir.Constant(i64, 1)), ir.Constant(i64, 2**ROWS))
+            def band_items(band, bands, groups, weights, values):
+                """Band `band` of BAND source rows (if this kind of item, which has `bands`, has it): for each
+                group g of items (rows t in the bits of g), load each item's vectors once, add them times the
+                item's weight of row t to row t's sums."""
                 with builder.if_then(builder.icmp_unsigned("<", band, bands)):
                     at = builder.mul(band, ir.Constant(i64, 2**ROWS))
                     for g in range(1, 2**ROWS):
@@ -204,8 +204,9 @@ def _build_accumulate():
                 where = builder.gep(accp, [builder.add(first, ir.Constant(i64, k * LANES))])
                 return builder.bitcast(where, vf.as_pointer())
 
-            span_bands = builder.udiv(builder.sub(lengths[8], ir.Constant(i64, 1)), ir.Constant(i64, 2**ROWS))
-            tap_bands = builder.udiv(builder.sub(lengths[11], ir.Constant(i64, 1)), ir.Constant(i64, 2**ROWS))
+            # groups holds 2**ROWS ends per band and a leading 0
+            span_bands, tap_bands = (builder.udiv(builder.sub(lengths[k], ir.Constant(i64, 1)),
+                                                  ir.Constant(i64, 2**ROWS)) for k in (8, 11))
             all_bands = builder.select(builder.icmp_unsigned(">", span_bands, tap_bands), span_bands, tap_bands)
             all_bands = builder.select(builder.icmp_unsigned(">", all_bands, ir.Constant(i64, 1)), all_bands,
                                        ir.Constant(i64, 1))  # at least one pass, which zeroes the sums
@@ -228,8 +229,8 @@ def _build_accumulate():
                     at = builder.add(load(data[9], item), base)
                     return [vector(ringp, at, k, vf) for k in range(VECTORS)]
 
-                band_items(bnd.index, data[8], lengths[8], data[7], span_values)
-                band_items(bnd.index, data[11], lengths[11], data[10], tap_values)
+                band_items(bnd.index, span_bands, data[8], data[7], span_values)
+                band_items(bnd.index, tap_bands, data[11], data[10], tap_values)
                 for t, row in enumerate(slots):
                     for k, slot in enumerate(row):
                         builder.store(builder.load(slot), acc_vector(t, base, k), align=4)
