@@ -35,23 +35,18 @@ def run_case(source: str, args: list, out_name: str) -> dict:
 
     from imgconv.cli import cli
     from imgconv.io import load
+    from imgconv.io.logs import c_stderr
 
     folder = Path(tempfile.mkdtemp(prefix="imgconv-corpus-"))
     os.symlink(source, folder / ("in" + Path(source).suffix))
-    saved_fd2 = os.dup(2)
-    with tempfile.TemporaryFile() as captured:
-        os.dup2(captured.fileno(), 2)
-        os.chdir(folder)
-        start = time.perf_counter()
-        try:
-            result = CliRunner().invoke(cli, [args[0], "in" + Path(source).suffix, out_name, *args[1:]],
-                                        catch_exceptions=True)
-        finally:
-            seconds = time.perf_counter() - start
-            os.dup2(saved_fd2, 2)
-            os.close(saved_fd2)
-        captured.seek(0)
-        leaked = captured.read().decode("utf-8", "replace")
+    os.chdir(folder)
+    native = []
+    start = time.perf_counter()
+    with c_stderr(native):
+        result = CliRunner().invoke(cli, [args[0], "in" + Path(source).suffix, out_name, *args[1:]],
+                                    catch_exceptions=True)
+    seconds = time.perf_counter() - start
+    leaked = "".join(line + "\n" for line in native)
     outcome = {"exit": result.exit_code, "stderr": result.stderr, "leaked": leaked, "seconds": seconds,
                "escaped": None, "files": sorted(p.name for p in folder.iterdir() if not p.is_symlink())}
     if result.exception is not None and not isinstance(result.exception, SystemExit):

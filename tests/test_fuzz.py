@@ -75,18 +75,13 @@ def _invoke(args, folder):
     from click.testing import CliRunner
 
     from imgconv.cli import cli
+    from imgconv.io.logs import c_stderr
 
     os.chdir(folder)
-    saved = os.dup(2)
-    with tempfile.TemporaryFile() as native:
-        os.dup2(native.fileno(), 2)
-        try:
-            result = CliRunner().invoke(cli, args, catch_exceptions=True)
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-        native.seek(0)
-        written = native.read().decode("utf-8", "replace")
+    native = []
+    with c_stderr(native):
+        result = CliRunner().invoke(cli, args, catch_exceptions=True)
+    written = "".join(line + "\n" for line in native)
     escaped = None
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         import traceback

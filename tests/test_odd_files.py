@@ -217,3 +217,19 @@ def test_a_damaged_lzw_tiff_is_one_error_line_with_libtiffs_reason(tmp_path):
     assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("imgconv: "), proc.stderr
     assert "libtiff: Using code not yet in table" in proc.stderr
     assert not (tmp_path / "out.png").exists()
+
+
+def test_captures_of_file_descriptor_2_nest():
+    """The fuzz tests capture what reaches file descriptor 2 around a whole command, inside which imgconv
+    captures libtiff's lines around a decode: each sees what was written while it was the innermost."""
+    import os
+
+    from imgconv.io.logs import c_stderr
+
+    outer, inner = [], []
+    with c_stderr(outer):
+        os.write(2, b"before\n")
+        with c_stderr(inner):
+            os.write(2, b"libtiff: inside\n")
+        os.write(2, b"after\n")
+    assert outer == ["before", "after"] and inner == ["libtiff: inside"]

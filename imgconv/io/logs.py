@@ -9,8 +9,8 @@ import tempfile
 import threading
 from contextlib import contextmanager
 
-#: Held while file descriptor 2 is swapped for a capture (c_stderr).
-_FD2 = threading.Lock()
+#: Held while file descriptor 2 is swapped for a capture (c_stderr; re-entrant: captures nest).
+_FD2 = threading.RLock()
 #: Loggers of the libraries that decode and encode for imgconv.
 LOGGERS = ("PIL", "tifffile", "imagecodecs")
 
@@ -60,4 +60,4 @@ def c_stderr(lines: list):
             os.dup2(saved, 2)
             os.close(saved)
             capture.seek(0)
-            lines += [line.strip() for line in capture.read().decode(errors="replace").splitlines() if line.strip()]
+            lines += capture.read().decode(errors="replace").splitlines()

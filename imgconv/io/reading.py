@@ -215,15 +215,22 @@ def _decode(img: Image.Image, notes: list) -> None:
     if img.format != "TIFF":
         img.load()
         return
-    lines = []
+    written = []
     try:
-        with logs.c_stderr(lines):
+        with logs.c_stderr(written):
             img.load()
     except OSError as e:
-        if lines:  # "tempfile.tif: Using code not yet in table." -> "libtiff: Using code not yet in table."
-            raise OSError(f"{e}; libtiff: {lines[-1].split(': ', 1)[-1]}") from None
+        said = _libtiff_said(written)
+        if said:
+            raise OSError(f"{e}; {said[-1]}") from None
         raise
-    notes += [f"libtiff: {line.split(': ', 1)[-1]}" for line in lines]
+    notes += _libtiff_said(written)
+
+
+def _libtiff_said(written: list) -> list:
+    """"tempfile.tif: Using code not yet in table." -> "libtiff: Using code not yet in table." (blank lines
+    dropped)."""
+    return [f"libtiff: {line.strip().split(': ', 1)[-1]}" for line in written if line.strip()]
 
 
 def _load_plugin(fmt: str, data: bytes, check_size, notes: list) -> Picture:
